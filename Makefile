@@ -1,0 +1,42 @@
+# mapdirect: MAP_DIRECT leased block maps for DAX files on Linux 6.12.
+#
+#   make check          build the patched kernel and the tests, run every test
+#                       in the VM; ends with "N passed, N failed"
+#   make check T='map-sync-*'   only the tests whose names match
+#   make vm CMD='...'   boot the VM and run CMD as root in the repository root
+#   make vm             interactive shell in the VM
+#   make kernel         unpack/patch/configure/build the kernel only
+#   make export         write the commits of build/linux back to kernel/patches
+#   make clean          remove build output (keeps the kernel tree and ccache)
+#   make distclean      remove build/ entirely
+
+SHELL := /bin/bash
+export CMD T
+
+.PHONY: all deps kernel tests check vm export clean distclean
+
+all: kernel tests
+
+deps:
+	@scripts/deps.sh
+
+kernel: deps
+	@kernel/scripts/build.sh
+
+tests: deps kernel
+	@$(MAKE) -s -C tests
+
+check: kernel tests
+	@tests/check.sh $(T)
+
+vm: kernel tests
+	@if [ -n "$$CMD" ]; then vm/run.sh "$$CMD"; else vm/run.sh; fi
+
+export:
+	@kernel/scripts/export.sh
+
+clean:
+	rm -rf build/obj build/tests build/headers build/vm build/check.log
+
+distclean:
+	rm -rf build

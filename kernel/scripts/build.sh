@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Configure (when the fragments changed) and build the kernel out of tree in
+# build/obj, then install its UAPI headers into build/headers for userspace.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+FRAGDIR=$REPO/kernel/config
+frags=()
+while read -r f; do
+	case "$f" in ''|'#'*) continue ;; esac
+	[ -f "$FRAGDIR/$f" ] || die "kernel/config/fragments names $f, which does not exist"
+	frags+=("$FRAGDIR/$f")
+done <"$FRAGDIR/fragments"
+
+jobs=$(nproc)
+kmake=(make -s -C "$SRC" O="$OBJ" -j"$jobs" KBUILD_BUILD_USER=mapdirect KBUILD_BUILD_HOST=mapdirect)
+if command -v ccache >/dev/null; then
+	# Paths relative to the repository, so a fresh clone elsewhere still hits.
+	export CCACHE_BASEDIR=$REPO CCACHE_NOHASHDIR=1
+	kmake+=(CC="ccache gcc")
+fi
+
+# Every symbol a fragment sets must be in the final .config exactly so:
+# kconfig silently drops symbols whose dependencies are missing.
+verify_config() {
+	local f line sym want got bad=0
+	for f in "${frags[@]}"; do
+		while read -r line; do
+			case "$line" in
+			CONFIG_*=*) sym=${line%%=*}; want=$line ;;
+			'# CONFIG_'*' is not set') sym=${line#\# }; sym=${sym%% *}; want= ;;
+			*) continue ;;
+			esac
+			got=$(grep -E "^$sym=" "$OBJ/.config" || true)
+			if [ "$got" != "$want" ]; then
+				echo "  ${f#"$REPO"/}: wanted '${want:-# $sym is not set}', got '${got:-# $sym is not set}'" >&2
+				bad=1
+			fi
+		done <"$f"
+	done
+	[ $bad -eq 0 ] || die "kernel config fragments did not stick (a dependency is missing); fix kernel/config/"
+}
+
+configure() {
+	step "configuring: tinyconfig + kvm_guest.config + ${frags[*]##*/}"
+	mkdir -p "$OBJ"
+	"${kmake[@]}" tinyconfig >/dev/null
+	"${kmake[@]}" kvm_guest.config >/dev/null
+	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" "${frags[@]}" >/dev/null
+	"${kmake[@]}" olddefconfig >/dev/null
+	verify_config
+	cat "${frags[@]}" | sha1sum >"$OBJ/.mapdirect-fragments"
+}
+
+"$REPO/kernel/scripts/prepare.sh"
+
+if [ ! -f "$OBJ/.config" ] || ! cat "${frags[@]}" | sha1sum | cmp -s - "$OBJ/.mapdirect-fragments"; then
+	configure
+fi
+
+step "building bzImage in ${OBJ#"$REPO"/} (make -j$jobs)"
+start=$(date +%s)
+"${kmake[@]}" bzImage
+"${kmake[@]}" headers_install INSTALL_HDR_PATH="$BUILD/headers" >/dev/null
+verify_config
+step "kernel built in $(($(date +%s) - start)) s: ${OBJ#"$REPO"/}/arch/x86/boot/bzImage"

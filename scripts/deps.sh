@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Install the Debian packages mapdirect needs on the host (and, because the
+# guest's root file system is the host's /, inside the VM too).
+#
+# As root this runs apt-get itself; otherwise it prints the exact command to
+# run and fails.  It is cheap when everything is already installed, so every
+# make target that needs the tools calls it first.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../kernel/source.conf
+. "$here/kernel/source.conf"
+
+packages=(
+	# kernel build
+	build-essential bc bison flex libelf-dev libssl-dev dwarves cpio ccache
+	xz-utils kmod git perl python3
+	# the VM
+	qemu-system-x86 busybox-static
+	# used inside the guest (its root is the host's /)
+	ndctl daxctl xfsprogs e2fsprogs iproute2 procps util-linux
+	rdma-core ibverbs-providers ibverbs-utils rdmacm-utils
+	# userspace build
+	libibverbs-dev librdmacm-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$s" = installed ] || missing+=("$p")
+done
+
+have_src=$(dpkg-query -W -f='${Version}' "$KERNEL_SOURCE_PACKAGE" 2>/dev/null || true)
+src_state=$(dpkg-query -W -f='${db:Status-Status}' "$KERNEL_SOURCE_PACKAGE" 2>/dev/null || true)
+if [ "$src_state" != installed ] || [ "$have_src" != "$KERNEL_SOURCE_VERSION" ] ||
+   [ ! -f "$KERNEL_SOURCE_TARBALL" ]; then
+	missing+=("$KERNEL_SOURCE_PACKAGE=$KERNEL_SOURCE_VERSION")
+fi
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends --allow-downgrades ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "mapdirect needs these Debian packages: ${missing[*]}" >&2
+	echo "Run as root:  apt-get update && $cmd" >&2
+	exit 1
+fi
+
+echo "Installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+if ! apt-cache madison "$KERNEL_SOURCE_PACKAGE" | grep -qF "| $KERNEL_SOURCE_VERSION |"; then
+	echo "error: $KERNEL_SOURCE_PACKAGE version $KERNEL_SOURCE_VERSION is not in the" >&2
+	echo "configured apt archives.  Available versions:" >&2
+	apt-cache madison "$KERNEL_SOURCE_PACKAGE" | sed 's/^/  /' >&2
+	echo "Pick one, set KERNEL_SOURCE_VERSION in kernel/source.conf, and" >&2
+	echo "check that kernel/patches still apply (make kernel)." >&2
+	exit 1
+fi
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends --allow-downgrades "${missing[@]}" >/tmp/mapdirect-apt.log 2>&1 || {
+	tail -20 /tmp/mapdirect-apt.log >&2
+	echo "error: apt-get install failed (full log: /tmp/mapdirect-apt.log)" >&2
+	exit 1
+}
+echo "Installed ${#missing[@]} package(s)."

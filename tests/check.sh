@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make check: boot the VM once, run the tests of tests/list in it, then judge
+# the kernel log too.  Ends with the one line "N passed, N failed".
+# usage: tests/check.sh [NAME-PATTERN...]
+set -u
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+out=$REPO/build/check.log
+mkdir -p "$REPO/build"
+
+echo "==> booting the VM and running the tests (one line per test)"
+"$REPO/vm/run.sh" "tests/run-guest.sh $*" 2>&1 | tee "$out"
+vmrc=${PIPESTATUS[0]}
+
+passed=$(grep -c '^PASS ' "$out")
+failed=$(grep -c '^FAIL ' "$out")
+# The kernel's own verdict is a test too: no oops, WARN, lockdep report,
+# hung task or timeout during the whole run (vm/run.sh decides).
+if [ "$vmrc" -eq 0 ]; then
+	echo "PASS kernel-log-clean"
+	passed=$((passed + 1))
+else
+	echo "FAIL kernel-log-clean (vm/run.sh exit $vmrc; console log: build/vm/console.log)"
+	failed=$((failed + 1))
+fi
+[ $((passed + failed)) -gt 1 ] || { echo "no test ran"; failed=$((failed + 1)); }
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

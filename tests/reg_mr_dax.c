@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reg-mr-plain-dax: ibv_reg_mr() on a plain MAP_SHARED (or MAP_SYNC) mapping
+ * of a file on a DAX mount fails with EOPNOTSUPP.  Only MAP_DIRECT mappings
+ * may become registrable: a long-term pin of DAX blocks must be revocable.
+ * As a control, registering anonymous memory on the same device succeeds.
+ *
+ * usage: reg_mr_dax DIR
+ */
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <infiniband/verbs.h>
+
+#include "lib/check.h"
+#include "lib/dax.h"
+
+#define LEN (2u << 20)
+
+static struct ibv_context *open_dev(const char *name)
+{
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_context *ctx = NULL;
+
+	CHECK(list, "ibv_get_device_list: %s", strerror(errno));
+	for (int i = 0; list[i]; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			ctx = ibv_open_device(list[i]);
+	ibv_free_device_list(list);
+	CHECK(ctx, "RDMA device %s not found or cannot be opened", name);
+	return ctx;
+}
+
+int main(int argc, char **argv)
+{
+	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+		     IBV_ACCESS_REMOTE_READ;
+	static const int flags[] = { MAP_SHARED, MAP_SHARED_VALIDATE | MAP_SYNC };
+	static const char *const fname[] = { "MAP_SHARED", "MAP_SYNC" };
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	char path[4096];
+	void *anon, *p;
+	int fd;
+
+	CHECK(argc == 2, "usage: reg_mr_dax DIR");
+	ctx = open_dev(need_env("MAPDIRECT_RXE0"));
+	pd = ibv_alloc_pd(ctx);
+	CHECK(pd, "ibv_alloc_pd: %s", strerror(errno));
+
+	anon = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(anon != MAP_FAILED, "mmap anonymous: %s", strerror(errno));
+	memset(anon, 1, LEN);
+	mr = ibv_reg_mr(pd, anon, LEN, access);
+	CHECK(mr, "control: ibv_reg_mr of anonymous memory failed: %s", strerror(errno));
+	ibv_dereg_mr(mr);
+
+	fd = dax_make_file(argv[1], "reg_mr_dax.dat", LEN, path, sizeof(path));
+	for (int i = 0; i < 2; i++) {
+		p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, flags[i], fd, 0);
+		CHECK(p != MAP_FAILED, "%s mapping of %s: %s", fname[i], path,
+		      strerror(errno));
+		errno = 0;
+		mr = ibv_reg_mr(pd, p, LEN, access);
+		CHECK(!mr, "ibv_reg_mr of a %s DAX mapping succeeded; it must be refused",
+		      fname[i]);
+		CHECK(errno == EOPNOTSUPP,
+		      "ibv_reg_mr of a %s DAX mapping failed with %s; expected EOPNOTSUPP",
+		      fname[i], strerror(errno));
+		CHECK_SYS(munmap(p, LEN));
+		printf("ibv_reg_mr on a %s mapping in %s: EOPNOTSUPP, as expected\n",
+		       fname[i], argv[1]);
+	}
+	close(fd);
+	unlink(path);
+	munmap(anon, LEN);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	return 0;
+}

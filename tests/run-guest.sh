@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Run the tests of tests/list inside the VM.  Prints one line per test:
+#   PASS name (seconds)   or   FAIL name (seconds) + the end of its output
+# Full output of each test: /mnt/out/tests/NAME.log in the guest, which is
+# build/vm/out/tests/NAME.log on the host.
+# usage: tests/run-guest.sh [NAME-PATTERN...]   (shell globs; default: all)
+set -u
+cd "$(dirname "$0")/.."
+logdir=${MAPDIRECT_OUT:-/tmp}/tests
+rm -rf "$logdir"
+mkdir -p "$logdir"
+per_test_timeout=${MAPDIRECT_TEST_TIMEOUT:-300}
+
+selected() {
+	[ $# -eq 1 ] && return 0
+	local name=$1 pat
+	shift
+	for pat in "$@"; do
+		# shellcheck disable=SC2053
+		[[ $name == $pat ]] && return 0
+	done
+	return 1
+}
+
+while read -r name cmd; do
+	case "$name" in ''|'#'*) continue ;; esac
+	selected "$name" "$@" || continue
+	start=$(date +%s.%N)
+	timeout -k 5 "$per_test_timeout" bash -c "$cmd" >"$logdir/$name.log" 2>&1 </dev/null
+	rc=$?
+	secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
+	if [ $rc -eq 0 ]; then
+		printf 'PASS %-28s (%s s)\n' "$name" "$secs"
+	else
+		[ $rc -eq 124 ] && echo "timed out after ${per_test_timeout} s" >>"$logdir/$name.log"
+		printf 'FAIL %-28s (%s s, exit %d)\n' "$name" "$secs" "$rc"
+		tail -n 15 "$logdir/$name.log" | sed 's/^/     | /'
+	fi
+done <tests/list

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Boot the built mapdirect kernel under QEMU (TCG) and run a command in it.
+#
+#   vm/run.sh 'shell command'   run it as root in the guest, in the repository
+#                               root; exit with its status
+#   vm/run.sh                   interactive shell in the guest
+#
+# Environment: MAPDIRECT_VM_TIMEOUT (seconds, default 900; 3600 interactive),
+# MAPDIRECT_KEEP=1 (keep the file systems of the previous run: no mkfs),
+# MAPDIRECT_VM_SMP (default 2), MAPDIRECT_VM_MEM (default 2G).
+#
+# The guest's root is the host's / (read-only, virtio-9p); build/vm/out is
+# writable at /mnt/out.  Emulated NVDIMMs are sparse files in build/vm/.
+# The kernel console goes to build/vm/console.log.  A panic, oops, BUG,
+# WARNING, lockdep report, hung task or timeout fails the run, whatever the
+# command's status, and the log's tail is printed.
+set -uo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${MAPDIRECT_BUILD:-$REPO/build}
+VMDIR=$BUILD/vm
+KERNEL=$BUILD/obj/arch/x86/boot/bzImage
+LOG=$VMDIR/console.log
+
+die() { echo "vm: $*" >&2; exit 2; }
+[ -f "$KERNEL" ] || die "no kernel at ${KERNEL#"$REPO"/}: run 'make kernel' first"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run scripts/deps.sh"
+
+interactive=0
+if [ $# -eq 0 ]; then
+	interactive=1
+	[ -t 0 ] || die "an interactive VM needs a terminal; give a command: make vm CMD='...'"
+fi
+timeout_s=${MAPDIRECT_VM_TIMEOUT:-$([ $interactive = 1 ] && echo 3600 || echo 900)}
+
+mkdir -p "$VMDIR/out"
+exec 9>"$VMDIR/lock"
+flock -n 9 || die "another VM is running from this tree (build/vm/lock)"
+
+[ $interactive = 1 ] || printf '%s\n' "$*" >"$VMDIR/cmd"
+
+# NVDIMM images: sparse; sizes are part of the layout the guest expects.
+nvdimm_args=()
+i=0
+for size in 512M 1G 1G; do
+	img=$VMDIR/nvdimm$i.img
+	if [ ! -f "$img" ] || [ "$(stat -c %s "$img")" != "$(numfmt --from=iec "$size")" ]; then
+		rm -f "$img"
+		truncate -s "$size" "$img"
+	fi
+	nvdimm_args+=(-object "memory-backend-file,id=nv$i,share=on,mem-path=$img,size=$size,align=2M"
+		-device "nvdimm,id=nvdimm$i,memdev=nv$i")
+	i=$((i + 1))
+done
+
+append="console=ttyS0 root=/dev/root rootfstype=9p"
+append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
+append+=" init=$REPO/vm/guest-init panic=-1 oops=panic loglevel=6"
+append+=" mapdirect_interactive=$interactive MAPDIRECT_KEEP=${MAPDIRECT_KEEP:-0}"
+[ $interactive = 1 ] && append+=" TERM=${TERM:-linux}"
+
+: >"$LOG"
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "${MAPDIRECT_VM_SMP:-2}"
+	-machine pc,nvdimm=on -m "${MAPDIRECT_VM_MEM:-2G},slots=4,maxmem=8G"
+	"${nvdimm_args[@]}"
+	-kernel "$KERNEL" -append "$append"
+	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
+	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
+	-fsdev "local,id=out,path=$VMDIR/out,security_model=none,multidevs=remap"
+	-device virtio-9p-pci,fsdev=out,mount_tag=mapdirect-out
+	-display none -nodefaults -no-reboot -monitor none
+	-serial "file:$LOG")
+
+start=$(date +%s)
+if [ $interactive = 1 ]; then
+	timeout --foreground "$timeout_s" "${qemu[@]}" -serial stdio
+	qrc=$?
+else
+	timeout "$timeout_s" "${qemu[@]}" -serial stdio </dev/null
+	qrc=$?
+fi
+elapsed=$(($(date +%s) - start))
+
+# Verdict from the console log.
+bad_re='Kernel panic|kernel BUG at|BUG: |Oops|WARNING:|cut here|possible recursive locking|possible circular locking|inconsistent lock state|lockdep|INFO: task .* blocked|general protection fault|UBSAN:|KASAN:|soft lockup|hard LOCKUP|Call Trace:'
+status=$(sed -n 's/.*mapdirect-vm: exit status \([0-9]*\).*/\1/p' "$LOG" | tail -1)
+taint=$(sed -n 's/.*mapdirect-vm: tainted=\([0-9]*\).*/\1/p' "$LOG" | tail -1)
+problem=
+if [ $qrc -eq 124 ]; then
+	problem="timed out after ${timeout_s} s (MAPDIRECT_VM_TIMEOUT)"
+elif grep -Eq "$bad_re" "$LOG"; then
+	problem="the kernel log reports: $(grep -Em1 "$bad_re" "$LOG" | sed 's/^\[[ 0-9.]*\] //')"
+elif [ -z "$status" ]; then
+	problem="the guest stopped without reporting an exit status (QEMU exit $qrc)"
+elif [ -n "$taint" ] && [ $((taint & (1 << 9 | 1 << 7 | 1 << 14))) -ne 0 ]; then
+	problem="the kernel is tainted ($taint: WARN, die or lockup)"
+fi
+
+if [ -n "$problem" ]; then
+	{
+		echo "vm: FAILED: $problem"
+		echo "vm: last lines of ${LOG#"$REPO"/}:"
+		tail -n 40 "$LOG" | sed 's/^/  | /'
+	} >&2
+	[ -n "$status" ] && [ "$status" -ne 0 ] && exit "$status"
+	exit 1
+fi
+[ $interactive = 1 ] || echo "vm: exit status $status (${elapsed} s; console log: ${LOG#"$REPO"/})" >&2
+exit "$status"
