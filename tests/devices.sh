@@ -12,9 +12,10 @@ for b in /sys/block/pmem*; do
 	n=$((n + 1))
 	d=${b##*/}
 	[ "$(cat "$b/queue/dax")" = 1 ] || bad "/dev/$d: queue/dax is not 1"
-	ns=$(basename "$(readlink -f "$b/device")")
-	mode=$(ndctl list -n "$ns" | sed -n 's/.*"mode":"\([a-z]*\)".*/\1/p')
-	[ "$mode" = fsdax ] || bad "/dev/$d ($ns) is in mode '$mode', not fsdax"
+	mode=$(ndctl list -N | python3 -c '
+import json, sys
+print(" ".join(n.get("mode", "?") for n in json.load(sys.stdin) if n.get("blockdev") == sys.argv[1]))' "$d")
+	[ "$mode" = fsdax ] || bad "/dev/$d: namespace mode is '$mode', not fsdax"
 done
 [ $n -ge 2 ] || bad "expected at least 2 pmem block devices, found $n"
 

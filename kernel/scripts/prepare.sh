@@ -40,6 +40,7 @@ unpack() {
 
 apply_series() {
 	step "applying kernel/patches/series"
+	rm -f "$STAMP" # until the whole series is in, the tree is nobody's work
 	git_k am --abort >/dev/null 2>&1 || true
 	git_k reset -q --hard "$BASE_TAG"
 	local n=0 p
@@ -47,7 +48,7 @@ apply_series() {
 		case "$p" in ''|'#'*) continue ;; esac
 		[ -f "$PATCHES/$p" ] || die "kernel/patches/series names $p, which does not exist"
 		if ! git_k am -q --keep-cr "$PATCHES/$p" >"$BUILD/am.log" 2>&1; then
-			cat "$BUILD/am.log" >&2
+			grep -v -e '^hint:' -e 'git am --' -e '^When you have resolved' "$BUILD/am.log" >&2
 			git_k am --abort >/dev/null 2>&1 || true
 			die "patch kernel/patches/$p does not apply to $KERNEL_SOURCE_PACKAGE $KERNEL_SOURCE_VERSION"
 		fi
