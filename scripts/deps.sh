@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
 	# kernel build
 	build-essential bc bison flex libelf-dev libssl-dev dwarves cpio ccache
-	xz-utils kmod git perl python3
+	xz-utils kmod git perl python3 python3-ply
 	# the VM
 	qemu-system-x86 busybox-static
 	# used inside the guest (its root is the host's /)
@@ -48,10 +48,12 @@ fi
 echo "Installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
-if ! apt-cache madison "$KERNEL_SOURCE_PACKAGE" | grep -qF "| $KERNEL_SOURCE_VERSION |"; then
+# (No "| grep -q" here: with pipefail, grep's early exit fails the pipe.)
+versions=$(apt-cache madison "$KERNEL_SOURCE_PACKAGE" | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+if ! printf '%s\n' "$versions" | grep -qxF "$KERNEL_SOURCE_VERSION"; then
 	echo "error: $KERNEL_SOURCE_PACKAGE version $KERNEL_SOURCE_VERSION is not in the" >&2
 	echo "configured apt archives.  Available versions:" >&2
-	apt-cache madison "$KERNEL_SOURCE_PACKAGE" | sed 's/^/  /' >&2
+	printf '  %s\n' $versions >&2
 	echo "Pick one, set KERNEL_SOURCE_VERSION in kernel/source.conf, and" >&2
 	echo "check that kernel/patches still apply (make kernel)." >&2
 	exit 1
