@@ -22,6 +22,29 @@ selected() {
 	return 1
 }
 
+report_tap() { # prefix log rc secs
+	local prefix=$1 log=$2 rc=$3 secs=$4 n=0 line status t
+	while IFS= read -r line; do
+		case "$line" in
+		'ok '*|'not ok '*) ;;
+		*) continue ;;
+		esac
+		status=PASS
+		[ "${line#not ok}" != "$line" ] && status=FAIL
+		t=$(printf '%s\n' "$line" | sed -E 's/^(not )?ok [0-9]+ //; s/ # .*//')
+		case "$line" in *'# SKIP'*) status=FAIL; t="$t (skipped: must run here)" ;; esac
+		printf '%s %s/%s\n' "$status" "$prefix" "$t"
+		# The failing test's own diagnostics: from its "RUN" line on.
+		[ $status = FAIL ] && awk -v t="$t" 'index($0, "RUN") && index($0, t) {on = 1}
+			on {print "     | " $0} on && /^(not )?ok / {exit}' "$log" | tail -n 12
+		n=$((n + 1))
+	done <"$log"
+	if [ $n -eq 0 ] || ! grep -q '^# Totals:' "$log"; then
+		printf 'FAIL %s (exit %d after %s s; no complete TAP report)\n' "$prefix" "$rc" "$secs"
+		tail -n 15 "$log" | sed 's/^/     | /'
+	fi
+}
+
 while read -r name cmd; do
 	case "$name" in ''|'#'*) continue ;; esac
 	selected "$name" "$@" || continue
@@ -29,6 +52,12 @@ while read -r name cmd; do
 	timeout -k 5 "$per_test_timeout" bash -c "$cmd" >"$logdir/$name.log" 2>&1 </dev/null
 	rc=$?
 	secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
+	if [ "${name#tap:}" != "$name" ]; then
+		# A kselftest program: one line per TAP result, named
+		# PREFIX/TEST; a crash or a missing plan is a failure too.
+		report_tap "${name#tap:}" "$logdir/$name.log" "$rc" "$secs"
+		continue
+	fi
 	if [ $rc -eq 0 ]; then
 		printf 'PASS %-28s (%s s)\n' "$name" "$secs"
 	else
