@@ -1,5 +1,6 @@
 # mapdirect: MAP_DIRECT leased block maps for DAX files on Linux 6.12.
 #
+#   make demo           boot the VM and show MAP_DIRECT at work (two short acts)
 #   make check          build the patched kernel and the tests, run every test
 #                       in the VM; ends with "N passed, N failed"
 #   make check T='map-sync-*'   only the tests whose names match
@@ -13,7 +14,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: all deps kernel tests check vm export clean distclean
+.PHONY: all deps kernel tests demo-bin demo check vm export clean distclean
 
 all: kernel tests
 
@@ -26,6 +27,13 @@ kernel: deps
 tests: deps kernel
 	@$(MAKE) -s -C tests
 
+demo-bin: deps
+	@$(MAKE) -s -C demo
+
+demo: kernel demo-bin
+	@echo "==> booting the VM for the demo (about 30 s)"
+	@MAPDIRECT_VM_QUIET=1 vm/run.sh demo/run.sh
+
 check: kernel tests
 	@tests/check.sh $(T)
 
@@ -36,7 +44,7 @@ export:
 	@kernel/scripts/export.sh
 
 clean:
-	rm -rf build/obj build/tests build/headers build/vm build/check.log
+	rm -rf build/obj build/tests build/kselftest build/demo build/headers build/vm build/check.log
 
 distclean:
 	rm -rf build

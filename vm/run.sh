@@ -104,5 +104,6 @@ if [ -n "$problem" ]; then
 	[ -n "$status" ] && [ "$status" -ne 0 ] && exit "$status"
 	exit 1
 fi
-[ $interactive = 1 ] || echo "vm: exit status $status (${elapsed} s; console log: ${LOG#"$REPO"/})" >&2
+[ $interactive = 1 ] || [ -n "${MAPDIRECT_VM_QUIET:-}" ] ||
+	echo "vm: exit status $status (${elapsed} s; console log: ${LOG#"$REPO"/})" >&2
 exit "$status"

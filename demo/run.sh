@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# make demo (runs in the VM): MAP_DIRECT in two short acts.
+#   A maps a DAX file with MAP_DIRECT and makes records durable with cache
+#   flushes only; B truncates the file, which needs the block map back.
+#   Act 1: A cooperates (unmaps on the notice); B finishes at once.
+#   Act 2: A ignores the notice; B waits lease-break-time, then the kernel
+#          revokes A's mapping and A's next access gets SIGBUS.
+set -u
+cd "$(dirname "$0")/.."
+holder=build/demo/holder
+dir=${MAPDIRECT_XFS:?run this in the VM: make demo}
+file=$dir/demo.dat
+ready=/tmp/demo.ready
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+act() { # title mode lease-break-time
+	local t0 t1 pid
+	echo
+	echo "== $1 =="
+	echo "$3" >/proc/sys/fs/lease-break-time
+	echo "   (lease-break-time: $3 s)"
+	rm -f "$file" "$ready"
+	head -c 4M /dev/zero >"$file" && sync "$file"   # allocated and written
+	"$holder" "$file" "$2" "$ready" &
+	pid=$!
+	while [ ! -e "$ready" ]; do
+		kill -0 $pid 2>/dev/null || { echo "demo: A failed"; return 1; }
+		sleep 0.05
+	done
+	echo "B: truncate -s 1M $(basename "$file")   (needs the block map: breaks A's lease)"
+	t0=$(ms)
+	truncate -s 1M "$file"
+	t1=$(ms)
+	wait $pid
+	echo "B: truncate finished after $((t1 - t0)) ms"
+}
+
+act "Act 1: A cooperates" cooperate 30 || exit 1
+act "Act 2: A ignores the notice" ignore 2 || exit 1
+echo
+echo "The records A flushed survive: $(head -c 64 "$file" | tr -d '\0')..."
+rm -f "$file"
