@@ -1,6 +1,7 @@
 # mapdirect: MAP_DIRECT leased block maps for DAX files on Linux 6.12.
 #
 #   make demo           boot the VM and show MAP_DIRECT at work (two short acts)
+#   make bench          MAP_DIRECT benchmarks in the VM (ratios, one run)
 #   make check          build the patched kernel and the tests, run every test
 #                       in the VM; ends with "N passed, N failed"
 #   make check T='map-sync-*'   only the tests whose names match
@@ -14,7 +15,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: all deps kernel tests demo-bin demo check vm export clean distclean
+.PHONY: all deps kernel tests demo-bin demo bench-bin bench check vm export clean distclean
 
 all: kernel tests
 
@@ -34,6 +35,13 @@ demo: kernel demo-bin
 	@echo "==> booting the VM for the demo (about 30 s)"
 	@MAPDIRECT_VM_QUIET=1 vm/run.sh demo/run.sh
 
+bench-bin: deps
+	@$(MAKE) -s -C bench
+
+bench: kernel bench-bin
+	@echo "==> booting the VM for the benchmarks (about 30 s, then about a minute)"
+	@MAPDIRECT_VM_QUIET=1 vm/run.sh 'for d in $$MAPDIRECT_XFS $$MAPDIRECT_EXT4; do build/bench/mapdirect_bench $$d || exit 1; done'
+
 check: kernel tests
 	@tests/check.sh $(T)
 
@@ -44,7 +52,7 @@ export:
 	@kernel/scripts/export.sh
 
 clean:
-	rm -rf build/obj build/tests build/kselftest build/demo build/headers build/vm build/check.log
+	rm -rf build/obj build/tests build/kselftest build/demo build/bench build/headers build/vm build/check.log
 
 distclean:
 	rm -rf build
