@@ -11,6 +11,20 @@ echo "==> booting the VM and running the tests (one line per test)"
 "$REPO/vm/run.sh" "tests/run-guest.sh $*" 2>&1 | tee "$out"
 vmrc=${PIPESTATUS[0]}
 
+# Host-side tests: each boots the VM itself (power cuts need two boots).
+for t in powercut; do
+	sel=$([ $# -eq 0 ] && echo 1)
+	for pat in "$@"; do [[ $t == $pat ]] && sel=1; done
+	[ -n "$sel" ] || continue
+	start=$(date +%s)
+	if "$REPO/tests/$t.sh" >"$REPO/build/vm/out/$t.log" 2>&1; then
+		echo "PASS $t ($(($(date +%s) - start)) s)" | tee -a "$out"
+	else
+		echo "FAIL $t ($(($(date +%s) - start)) s)" | tee -a "$out"
+		tail -n 15 "$REPO/build/vm/out/$t.log" | sed 's/^/     | /' | tee -a "$out"
+	fi
+done
+
 passed=$(grep -c '^PASS ' "$out")
 failed=$(grep -c '^FAIL ' "$out")
 # The kernel's own verdict is a test too: no oops, WARN, lockdep report,

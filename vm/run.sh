@@ -7,7 +7,9 @@
 #
 # Environment: MAPDIRECT_VM_TIMEOUT (seconds, default 900; 3600 interactive),
 # MAPDIRECT_KEEP=1 (keep the file systems of the previous run: no mkfs),
-# MAPDIRECT_VM_SMP (default 2), MAPDIRECT_VM_MEM (default 2G).
+# MAPDIRECT_VM_SMP (default 2), MAPDIRECT_VM_MEM (default 2G),
+# MAPDIRECT_VM_QUIET=1 (no closing status line), MAPDIRECT_VM_KILL_ON=TEXT
+# (power cut: kill QEMU as soon as the command prints TEXT; exit 0 then).
 #
 # The guest's root is the host's / (read-only, virtio-9p); build/vm/out is
 # writable at /mnt/out.  Emulated NVDIMMs are sparse files in build/vm/.
@@ -74,6 +76,20 @@ start=$(date +%s)
 if [ $interactive = 1 ]; then
 	timeout --foreground "$timeout_s" "${qemu[@]}" -serial stdio
 	qrc=$?
+elif [ -n "${MAPDIRECT_VM_KILL_ON:-}" ]; then
+	# Power cut: once the guest prints the marker, kill QEMU outright (no
+	# sync, no unmount).  The NVDIMM images keep what the guest stored.
+	cut=0
+	coproc QEMU { timeout "$timeout_s" "${qemu[@]}" -serial stdio </dev/null; }
+	while IFS= read -r line <&"${QEMU[0]}"; do
+		printf '%s\n' "$line"
+		case "$line" in *"$MAPDIRECT_VM_KILL_ON"*)
+			pkill -KILL -f "qemu-system.*$VMDIR/nvdimm0.img" && cut=1
+			break ;;
+		esac
+	done
+	wait "$QEMU_PID" 2>/dev/null
+	qrc=$?
 else
 	timeout "$timeout_s" "${qemu[@]}" -serial stdio </dev/null
 	qrc=$?
@@ -89,6 +105,9 @@ if [ $qrc -eq 124 ]; then
 	problem="timed out after ${timeout_s} s (MAPDIRECT_VM_TIMEOUT)"
 elif grep -Eq "$bad_re" "$LOG"; then
 	problem="the kernel log reports: $(grep -Em1 "$bad_re" "$LOG" | sed 's/^\[[ 0-9.]*\] //')"
+elif [ "${cut:-0}" = 1 ]; then
+	echo "vm: power cut: QEMU killed after '$MAPDIRECT_VM_KILL_ON'" >&2
+	exit 0
 elif [ -z "$status" ]; then
 	problem="the guest stopped without reporting an exit status (QEMU exit $qrc)"
 elif [ -n "$taint" ] && [ $((taint & (1 << 9 | 1 << 7 | 1 << 14))) -ne 0 ]; then
