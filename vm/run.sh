@@ -81,14 +81,15 @@ elif [ -n "${MAPDIRECT_VM_KILL_ON:-}" ]; then
 	# sync, no unmount).  The NVDIMM images keep what the guest stored.
 	cut=0
 	coproc QEMU { timeout "$timeout_s" "${qemu[@]}" -serial stdio </dev/null; }
-	while IFS= read -r line <&"${QEMU[0]}"; do
+	qpid=$QEMU_PID qout=${QEMU[0]} # bash unsets both when the coproc ends
+	while IFS= read -r line <&"$qout"; do
 		printf '%s\n' "$line"
 		case "$line" in *"$MAPDIRECT_VM_KILL_ON"*)
 			pkill -KILL -f "qemu-system.*$VMDIR/nvdimm0.img" && cut=1
 			break ;;
 		esac
 	done
-	wait "$QEMU_PID" 2>/dev/null
+	wait "$qpid" 2>/dev/null
 	qrc=$?
 else
 	timeout "$timeout_s" "${qemu[@]}" -serial stdio </dev/null
