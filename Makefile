@@ -2,6 +2,7 @@
 #
 #   make demo           boot the VM and show MAP_DIRECT at work (two short acts)
 #   make bench          MAP_DIRECT benchmarks in the VM (ratios, one run)
+#   make bench-stock    no-lease costs: patched kernel against stock 6.12
 #   make check          build the patched kernel and the tests, run every test
 #                       in the VM; ends with "N passed, N failed"
 #   make check T='map-sync-*'   only the tests whose names match
@@ -15,7 +16,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: all deps kernel tests demo-bin demo bench-bin bench check vm export clean distclean
+.PHONY: all deps kernel tests demo-bin demo bench-bin bench bench-stock check vm export clean distclean
 
 all: kernel tests
 
@@ -41,6 +42,9 @@ bench-bin: deps
 bench: kernel bench-bin
 	@echo "==> booting the VM for the benchmarks (about 30 s, then about a minute)"
 	@MAPDIRECT_VM_QUIET=1 vm/run.sh 'for d in $$MAPDIRECT_XFS $$MAPDIRECT_EXT4; do build/bench/mapdirect_bench $$d || exit 1; done'
+
+bench-stock: kernel bench-bin
+	@bench/stock.sh
 
 check: kernel tests
 	@tests/check.sh $(T)

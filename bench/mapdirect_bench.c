@@ -10,6 +10,11 @@
  *  3. forced break: truncate time against lease-break-time (1 s and 2 s);
  *  4. truncate and 4 KiB overwrite cost on a file with no lease, and the
  *     overwrite cost while a MAP_DIRECT lease is held (must not break).
+ *
+ * mapdirect_bench --costs DIR prints only the cost of ftruncate, 4 KiB
+ * overwrite, 4 KiB append and 4 KiB hole punch on a file with no lease, as
+ * one "costs DIR T O A P" line (microseconds, medians): bench/stock.sh runs
+ * it on a stock and a patched kernel and prints the ratios.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -239,13 +244,69 @@ static void bench_no_lease(const char *path)
 	       tr, tw, twl, twl / tw);
 }
 
+/* Median cost in microseconds of one of @n calls of @op(fd, i), over 5 runs. */
+static double cost(const char *path, int n, int (*op)(int fd, int i))
+{
+	double runs[5];
+
+	for (int r = 0; r < 5; r++) {
+		int fd = make_file(path);
+		double t0 = now();
+
+		for (int i = 0; i < n; i++)
+			if (op(fd, i))
+				die("operation");
+		runs[r] = (now() - t0) / n * 1e6;
+		close(fd);
+	}
+	return median(runs, 5);
+}
+
+static char page[4096];
+
+static int op_truncate(int fd, int i)
+{
+	return ftruncate(fd, LEN - 4096 * (i % 2));
+}
+
+static int op_overwrite(int fd, int i)
+{
+	return pwrite(fd, page, sizeof(page), 4096 * (i % 64)) != sizeof(page);
+}
+
+static int op_append(int fd, int i)
+{
+	return pwrite(fd, page, sizeof(page), LEN + 4096 * i) != sizeof(page);
+}
+
+static int op_punch(int fd, int i)
+{
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			 4096 * (i % 512), 4096);
+}
+
+/* What a file with no lease costs: must not change with the series. */
+static void bench_costs(const char *dir, const char *path)
+{
+	printf("costs %s %.2f %.2f %.2f %.2f\n", dir,
+	       cost(path, 200, op_truncate), cost(path, 200, op_overwrite),
+	       cost(path, 200, op_append), cost(path, 200, op_punch));
+}
+
 int main(int argc, char **argv)
 {
+	const char *dir = argv[argc - 1];
 	char path[4096];
 	int fd;
 
+	if (argc == 3 && !strcmp(argv[1], "--costs")) {
+		snprintf(path, sizeof(path), "%s/mapdirect-bench.dat", dir);
+		bench_costs(dir, path);
+		unlink(path);
+		return 0;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: mapdirect_bench DIR   (DIR on a DAX mount; root)\n");
+		fprintf(stderr, "usage: mapdirect_bench [--costs] DIR   (DIR on a DAX mount; root)\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -3,10 +3,12 @@
  * reg-mr-plain-dax: ibv_reg_mr() on a plain MAP_SHARED (or MAP_SYNC) mapping
  * of a file on a DAX mount fails with EOPNOTSUPP.  Only MAP_DIRECT mappings
  * may become registrable: a long-term pin of DAX blocks must be revocable.
- * As a control, registering anonymous memory on the same device succeeds.
+ * The kernel log says why and what to use instead.  As a control,
+ * registering anonymous memory on the same device succeeds.
  *
  * usage: reg_mr_dax DIR
  */
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -29,6 +31,25 @@ static struct ibv_context *open_dev(const char *name)
 	ibv_free_device_list(list);
 	CHECK(ctx, "RDMA device %s not found or cannot be opened", name);
 	return ctx;
+}
+
+/* Does the kernel log have a line containing @what? */
+static int kmsg_has(const char *what)
+{
+	char rec[2048];
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK), found = 0;
+	ssize_t n;
+
+	CHECK(fd >= 0, "/dev/kmsg: %s", strerror(errno));
+	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;	/* EPIPE: overwritten records, go on */
+		rec[n] = 0;
+		if (strstr(rec, what))
+			found = 1;
+	}
+	close(fd);
+	return found;
 }
 
 int main(int argc, char **argv)
@@ -69,6 +90,9 @@ int main(int argc, char **argv)
 		CHECK(errno == EOPNOTSUPP,
 		      "ibv_reg_mr of a %s DAX mapping failed with %s; expected EOPNOTSUPP",
 		      fname[i], strerror(errno));
+		CHECK(kmsg_has("map it with MAP_SHARED_VALIDATE | MAP_DIRECT to register it"),
+		      "the kernel log does not say why the %s registration was refused",
+		      fname[i]);
 		CHECK_SYS(munmap(p, LEN));
 		printf("ibv_reg_mr on a %s mapping in %s: EOPNOTSUPP, as expected\n",
 		       fname[i], argv[1]);

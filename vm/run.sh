@@ -9,7 +9,8 @@
 # MAPDIRECT_KEEP=1 (keep the file systems of the previous run: no mkfs),
 # MAPDIRECT_VM_SMP (default 2), MAPDIRECT_VM_MEM (default 2G),
 # MAPDIRECT_VM_QUIET=1 (no closing status line), MAPDIRECT_VM_KILL_ON=TEXT
-# (power cut: kill QEMU as soon as the command prints TEXT; exit 0 then).
+# (power cut: kill QEMU as soon as the command prints TEXT; exit 0 then),
+# MAPDIRECT_KERNEL (another bzImage, e.g. the stock kernel of bench/stock.sh).
 #
 # The guest's root is the host's / (read-only, virtio-9p); build/vm/out is
 # writable at /mnt/out.  Emulated NVDIMMs are sparse files in build/vm/.
@@ -20,7 +21,7 @@ set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MAPDIRECT_BUILD:-$REPO/build}
 VMDIR=$BUILD/vm
-KERNEL=$BUILD/obj/arch/x86/boot/bzImage
+KERNEL=${MAPDIRECT_KERNEL:-$BUILD/obj/arch/x86/boot/bzImage}
 LOG=$VMDIR/console.log
 
 die() { echo "vm: $*" >&2; exit 2; }
