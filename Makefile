@@ -1,6 +1,6 @@
 # mapdirect: MAP_DIRECT leased block maps for DAX files on Linux 6.12.
 #
-#   make demo           boot the VM and show MAP_DIRECT at work (two short acts)
+#   make demo           boot the VM and show MAP_DIRECT at work (three short acts)
 #   make bench          MAP_DIRECT benchmarks in the VM (ratios, one run)
 #   make bench-stock    no-lease costs: patched kernel against stock 6.12
 #   make check          build the patched kernel and the tests, run every test

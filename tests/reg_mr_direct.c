@@ -2,12 +2,14 @@
 /*
  * reg-mr-direct: RDMA memory registration on MAP_DIRECT mappings.
  *
- *   reg_mr_direct rw DIR|DEVDAX   ibv_reg_mr() on a MAP_DIRECT mapping works;
- *                                 an RDMA WRITE from rxe1 lands in the file
- *                                 (checked with pread(), or through a second
- *                                 mapping of a device), an RDMA READ returns
- *                                 the file's bytes; the registration keeps
- *                                 the lease after munmap, until dereg.
+ *   reg_mr_direct rw DIR DEV OPTS ibv_reg_mr() on a MAP_DIRECT mapping works;
+ *   reg_mr_direct rw DEVDAX       an RDMA WRITE from rxe1 lands in the file
+ *                                 (checked with pread(), and again after
+ *                                 DEV is unmounted and mounted on DIR with
+ *                                 OPTS; on a device through a second
+ *                                 mapping), an RDMA READ returns the file's
+ *                                 bytes; the registration keeps the lease
+ *                                 after munmap, until dereg.
  *   reg_mr_direct cooperative DIR another process truncates the file: the
  *                                 owner gets SIGIO, deregisters and unmaps,
  *                                 and the truncate completes at once.
@@ -181,7 +183,28 @@ static int truncated(int done, double secs)
 	return 0;
 }
 
-static void test_rw(const char *target)
+/* Unmount and mount again, then check the file still holds the data. */
+static void check_after_remount(const char *dir, const char *dev,
+				const char *opts, const char *path)
+{
+	char cmd[8400];
+	unsigned char *b = malloc(LEN);
+	int fd;
+
+	CHECK(b, "out of memory");
+	snprintf(cmd, sizeof(cmd), "umount %s && mount -o %s %s %s", dir, opts,
+		 dev, dir);
+	CHECK(system(cmd) == 0, "'%s' failed", cmd);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0, "open %s after remount: %s", path, strerror(errno));
+	CHECK(pread(fd, b, LEN, 0) == LEN, "pread after remount: %s", strerror(errno));
+	CHECK(b[0] == 0x5c && b[LEN - 1] == 0x5c && !memcmp(b + 4096, "file", 4),
+	      "after unmount and mount %s no longer holds what RDMA wrote", path);
+	close(fd);
+	free(b);
+}
+
+static void test_rw(const char *target, const char *dev, const char *opts)
 {
 	int devdax = strncmp(target, "/dev/", 5) == 0;
 	char path[4096];
@@ -233,13 +256,20 @@ static void test_rw(const char *target)
 		      st_rc < 0 ? "post error" : ibv_wc_status_str(st_rc));
 		CHECK(!memcmp(cbuf + 4096, "file", 4) && cbuf[0] == 0x5c,
 		      "the RDMA READ did not return the file's bytes");
+	} else {
+		st_rc = peer_read(map, mr->rkey, LEN);
+		CHECK(st_rc == IBV_WC_SUCCESS && all(cbuf, 0x5c, LEN),
+		      "RDMA READ from the device did not return its bytes");
 	}
 	CHECK(ibv_dereg_mr(mr) == 0, "ibv_dereg_mr: %s", strerror(errno));
 	CHECK(!lease_listed(st.st_ino), "the lease outlived the registration");
 	free(check);
 	close(fd);
-	if (!devdax)
+	if (!devdax) {
+		CHECK(dev && opts, "usage: reg_mr_direct rw DIR DEV MOUNT-OPTIONS");
+		check_after_remount(target, dev, opts, path);
 		unlink(path);
+	}
 	printf("RDMA WRITE into and READ from a MAP_DIRECT region of %s verified\n",
 	       path);
 }
@@ -354,11 +384,11 @@ static void test_forced(const char *dir, const char *policy)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3)
-		FAIL("usage: reg_mr_direct rw|cooperative|invalidate|retarget DIR");
+	if (argc < 3)
+		FAIL("usage: reg_mr_direct rw|cooperative|invalidate|retarget DIR [DEV OPTS]");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(argv[1], "rw"))
-		test_rw(argv[2]);
+		test_rw(argv[2], argc > 4 ? argv[3] : NULL, argc > 4 ? argv[4] : NULL);
 	else if (!strcmp(argv[1], "cooperative"))
 		test_cooperative(argv[2]);
 	else if (!strcmp(argv[1], "invalidate") || !strcmp(argv[1], "retarget"))

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reg-mr-lifetime: a memory registration of MAP_DIRECT memory owns its hold
+ * on the file's layout lease, whatever happens to the process around it.
+ *
+ *   reg_mr_lifetime fork DIR   after fork the child exits: the parent's
+ *                              registration and lease are intact; dereg and
+ *                              munmap release the lease exactly once.
+ *   reg_mr_lifetime close DIR  the device is closed without dereg: the
+ *                              kernel tears the registration down and the
+ *                              lease goes with it.
+ *   reg_mr_lifetime kill DIR   the owner is killed in the middle of a break:
+ *                              the truncate completes at once, long before
+ *                              lease-break-time.
+ *   reg_mr_lifetime pass DIR   the owner passes its uverbs descriptors to
+ *                              another process and exits: the registration
+ *                              keeps the lease; a truncate then revokes it
+ *                              after lease-break-time; closing the passed
+ *                              descriptors afterwards tears it down.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <infiniband/verbs.h>
+
+#include "lib/check.h"
+#include "lib/dax.h"
+
+#ifndef MAP_DIRECT
+#define MAP_DIRECT 0x200000
+#endif
+#define LEN (2u << 20)
+#define BREAK_TIME "/proc/sys/fs/lease-break-time"
+#define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+		IBV_ACCESS_REMOTE_READ)
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void set_break_time(int secs)
+{
+	FILE *f = fopen(BREAK_TIME, "w");
+
+	CHECK(f && fprintf(f, "%d\n", secs) > 0 && fclose(f) == 0,
+	      "%s: %s", BREAK_TIME, strerror(errno));
+}
+
+/* How many leases on inode @ino does /proc/locks list (any pid)? */
+static int leases_on(ino_t ino)
+{
+	char line[256], want[64];
+	FILE *f = fopen("/proc/locks", "r");
+	int n = 0;
+
+	CHECK(f, "/proc/locks: %s", strerror(errno));
+	snprintf(want, sizeof(want), ":%lu ", (unsigned long)ino);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "LEASE") && strstr(line, want) && !strstr(line, "->"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Wait up to @secs for inode @ino to have @n leases. */
+static int wait_leases(ino_t ino, int n, double secs)
+{
+	double end = now() + secs;
+
+	while (leases_on(ino) != n && now() < end)
+		usleep(10000);
+	return leases_on(ino) == n;
+}
+
+static struct ibv_context *open_rxe0(void)
+{
+	const char *name = need_env("MAPDIRECT_RXE0");
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_context *ctx = NULL;
+
+	CHECK(list, "ibv_get_device_list: %s", strerror(errno));
+	for (int i = 0; list[i]; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			ctx = ibv_open_device(list[i]);
+	ibv_free_device_list(list);
+	CHECK(ctx, "RDMA device %s not found or cannot be opened", name);
+	return ctx;
+}
+
+struct owner {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	char *map;
+};
+
+/* Map @fd with MAP_DIRECT and register it on rxe0. */
+static void register_direct(struct owner *o, int fd)
+{
+	o->ctx = open_rxe0();
+	o->pd = ibv_alloc_pd(o->ctx);
+	CHECK(o->pd, "ibv_alloc_pd: %s", strerror(errno));
+	o->map = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		      MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
+	CHECK(o->map != MAP_FAILED, "mmap(MAP_DIRECT): %s", strerror(errno));
+	o->mr = ibv_reg_mr(o->pd, o->map, LEN, ACCESS);
+	CHECK(o->mr, "ibv_reg_mr (MAP_DIRECT): %s", strerror(errno));
+}
+
+/* Truncate @path in a child; returns its pid, *@done gets a byte when done. */
+static pid_t truncate_in_child(const char *path, int *done)
+{
+	int fds[2];
+	pid_t pid;
+
+	CHECK_SYS(pipe(fds));
+	pid = fork();
+	CHECK_SYS(pid);
+	if (!pid) {
+		int ok = truncate(path, 0) == 0;
+
+		_exit(write(fds[1], ok ? "y" : "n", 1) == 1 ? 0 : 1);
+	}
+	close(fds[1]);
+	*done = fds[0];
+	return pid;
+}
+
+static double wait_done(int done, double secs)
+{
+	double t0 = now();
+	char c;
+
+	fcntl(done, F_SETFL, O_NONBLOCK);
+	while (now() < t0 + secs) {
+		if (read(done, &c, 1) == 1) {
+			CHECK(c == 'y', "truncate failed in the breaker");
+			return now() - t0;
+		}
+		usleep(5000);
+	}
+	return -1;
+}
+
+static void test_fork(int fd, ino_t ino)
+{
+	struct owner o;
+	int status;
+	pid_t pid;
+
+	register_direct(&o, fd);
+	pid = fork();
+	CHECK_SYS(pid);
+	if (!pid)
+		_exit(0);	/* inherits the mapping, not the registration */
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status), "child");
+	CHECK(leases_on(ino) == 1, "the child's exit changed the lease");
+	CHECK(munmap(o.map, LEN) == 0, "munmap: %s", strerror(errno));
+	CHECK(leases_on(ino) == 1, "munmap released a lease the registration holds");
+	CHECK(ibv_dereg_mr(o.mr) == 0, "ibv_dereg_mr: %s", strerror(errno));
+	CHECK(leases_on(ino) == 0, "the lease outlived the registration");
+	ibv_dealloc_pd(o.pd);
+	ibv_close_device(o.ctx);
+	printf("fork: the child's exit left the registration's lease alone\n");
+}
+
+static void test_close(int fd, ino_t ino)
+{
+	int sync[2];
+	pid_t pid;
+	char c;
+
+	/*
+	 * In a child that stays alive, so that only the file's close can
+	 * release the lease (and the abandoned library objects are not
+	 * reported as leaks at exit).
+	 */
+	CHECK_SYS(pipe(sync));
+	pid = fork();
+	CHECK_SYS(pid);
+	if (!pid) {
+		struct owner o;
+
+		register_direct(&o, fd);
+		munmap(o.map, LEN);
+		if (leases_on(ino) != 1 || write(sync[1], "m", 1) != 1)
+			_exit(1);
+		/* No dereg: closing the device must tear the registration down. */
+		close(o.ctx->cmd_fd);
+		close(o.ctx->async_fd);
+		if (write(sync[1], "c", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	CHECK(read(sync[0], &c, 1) == 1 && c == 'm',
+	      "munmap released a lease the registration holds");
+	CHECK(read(sync[0], &c, 1) == 1 && c == 'c', "the owner failed");
+	CHECK(wait_leases(ino, 0, 5),
+	      "the lease outlived the uverbs file the registration was made on");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	printf("close: closing the uverbs file released the lease\n");
+}
+
+static void test_kill(const char *path, int fd, ino_t ino)
+{
+	int ready[2], done;
+	pid_t owner, breaker;
+	double took;
+	char c;
+
+	set_break_time(20);
+	CHECK_SYS(pipe(ready));
+	owner = fork();
+	CHECK_SYS(owner);
+	if (!owner) {
+		struct owner o;
+
+		signal(SIGIO, SIG_IGN);
+		register_direct(&o, fd);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	CHECK(read(ready[0], &c, 1) == 1, "the owner did not register");
+	CHECK(leases_on(ino) == 1, "no lease after registration");
+	breaker = truncate_in_child(path, &done);
+	CHECK(wait_done(done, 0.5) < 0, "the truncate did not wait for the owner");
+	kill(owner, SIGKILL);
+	waitpid(owner, NULL, 0);
+	took = wait_done(done, 10);
+	CHECK(took >= 0, "the truncate still waits after the owner was killed");
+	waitpid(breaker, NULL, 0);
+	CHECK(leases_on(ino) == 0, "a lease outlived its killed owner");
+	printf("kill: truncate completed %.0f ms after the owner was killed "
+	       "(lease-break-time 20 s)\n", took * 1e3);
+}
+
+static void send_fds(int sock, int a, int b)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = { 0 }, byte = 'f';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	int fds[2] = { a, b };
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	CHECK(sendmsg(sock, &msg, 0) == 1, "sendmsg: %s", strerror(errno));
+}
+
+static void recv_fds(int sock, int *a, int *b)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int))], byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int fds[2];
+
+	CHECK(recvmsg(sock, &msg, 0) == 1, "recvmsg: %s", strerror(errno));
+	cm = CMSG_FIRSTHDR(&msg);
+	CHECK(cm && cm->cmsg_type == SCM_RIGHTS, "no descriptors received");
+	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+	*a = fds[0];
+	*b = fds[1];
+}
+
+static void test_pass(const char *path, int fd, ino_t ino)
+{
+	int sv[2], cmd_fd, async_fd, done, status;
+	pid_t owner, breaker;
+	double took;
+
+	set_break_time(1);
+	CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	owner = fork();
+	CHECK_SYS(owner);
+	if (!owner) {
+		struct owner o;
+
+		signal(SIGIO, SIG_IGN);
+		register_direct(&o, fd);
+		munmap(o.map, LEN);
+		send_fds(sv[1], o.ctx->cmd_fd, o.ctx->async_fd);
+		_exit(0);	/* the registration now lives in our parent */
+	}
+	recv_fds(sv[0], &cmd_fd, &async_fd);
+	CHECK(waitpid(owner, &status, 0) == owner && WIFEXITED(status) &&
+	      !WEXITSTATUS(status), "the owner failed");
+	CHECK(leases_on(ino) == 1,
+	      "the registration lost its lease when its owner exited");
+	breaker = truncate_in_child(path, &done);
+	took = wait_done(done, 20);
+	CHECK(took >= 0, "the truncate never completed: the registration was not revoked");
+	CHECK(took > 0.8, "the truncate took %.2f s: it did not wait lease-break-time", took);
+	waitpid(breaker, NULL, 0);
+	CHECK(leases_on(ino) == 0, "a lease survived the revocation");
+	/* Tear the revoked registration down. */
+	close(cmd_fd);
+	close(async_fd);
+	printf("pass: the passed registration kept the lease; revoked after %.2f s "
+	       "(lease-break-time 1 s), then torn down\n", took);
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	if (argc != 3)
+		FAIL("usage: reg_mr_lifetime fork|close|kill|pass DIR");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	fd = dax_make_file(argv[2], "reg-mr-lifetime.dat", LEN, path, sizeof(path));
+	CHECK_SYS(fstat(fd, &st));
+	if (!strcmp(argv[1], "fork"))
+		test_fork(fd, st.st_ino);
+	else if (!strcmp(argv[1], "close"))
+		test_close(fd, st.st_ino);
+	else if (!strcmp(argv[1], "kill"))
+		test_kill(path, fd, st.st_ino);
+	else if (!strcmp(argv[1], "pass"))
+		test_pass(path, fd, st.st_ino);
+	else
+		FAIL("unknown mode %s", argv[1]);
+	close(fd);
+	unlink(path);
+	return 0;
+}

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reg-mr-race: registrations, deregistrations, unmaps and truncates of one
+ * MAP_DIRECT file from several processes at once, for a bounded number of
+ * rounds, with lease-break-time 1 s so that some breaks end in revocation.
+ * Passes if every process finishes its rounds, every failure is one the
+ * contract allows (EAGAIN, EBUSY, EFAULT past EOF), and no lease is left at
+ * the end.  Lockdep, KASAN-style list debugging and the hung-task detector
+ * watch the kernel side (kernel-log-clean).
+ *
+ * usage: reg_mr_race DIR
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <infiniband/verbs.h>
+
+#include "lib/check.h"
+#include "lib/dax.h"
+
+#ifndef MAP_DIRECT
+#define MAP_DIRECT 0x200000
+#endif
+#define SLICE (2u << 20)
+#define SLICES 4
+#define WORKERS 3
+#define ROUNDS 12
+#define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+		IBV_ACCESS_REMOTE_READ)
+
+static struct ibv_context *open_rxe0(void)
+{
+	const char *name = need_env("MAPDIRECT_RXE0");
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_context *ctx = NULL;
+
+	CHECK(list, "ibv_get_device_list: %s", strerror(errno));
+	for (int i = 0; list[i]; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			ctx = ibv_open_device(list[i]);
+	ibv_free_device_list(list);
+	CHECK(ctx, "RDMA device %s not found or cannot be opened", name);
+	return ctx;
+}
+
+static int allowed(int err)
+{
+	return err == EAGAIN || err == EBUSY || err == EFAULT;
+}
+
+static void worker(const char *path, int id)
+{
+	struct ibv_context *ctx = open_rxe0();
+	struct ibv_pd *pd = ibv_alloc_pd(ctx);
+	int fd = open(path, O_RDWR), regs = 0;
+
+	CHECK(pd && fd >= 0, "worker %d: setup: %s", id, strerror(errno));
+	srand(id * 7919 + 1);
+	for (int r = 0; r < ROUNDS; r++) {
+		off_t off = (off_t)((id + r) % SLICES) * SLICE;
+		char *map = mmap(NULL, SLICE, PROT_READ | PROT_WRITE,
+				 MAP_SHARED_VALIDATE | MAP_DIRECT, fd, off);
+		struct ibv_mr *mr;
+
+		if (map == MAP_FAILED) {
+			CHECK(allowed(errno), "worker %d: mmap: %s", id, strerror(errno));
+			usleep(20000);
+			continue;
+		}
+		mr = ibv_reg_mr(pd, map, SLICE, ACCESS);
+		if (!mr)
+			CHECK(allowed(errno), "worker %d: ibv_reg_mr: %s", id, strerror(errno));
+		else
+			regs++;
+		usleep((rand() % 40) * 5000);
+		if (rand() % 2) {		/* unmap first: the MR keeps the lease */
+			CHECK_SYS(munmap(map, SLICE));
+			usleep((rand() % 20) * 5000);
+			if (mr)
+				CHECK(ibv_dereg_mr(mr) == 0, "worker %d: dereg: %s", id,
+				      strerror(errno));
+		} else {
+			if (mr)
+				CHECK(ibv_dereg_mr(mr) == 0, "worker %d: dereg: %s", id,
+				      strerror(errno));
+			CHECK_SYS(munmap(map, SLICE));
+		}
+	}
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	printf("worker %d: %d registrations in %d rounds\n", id, regs, ROUNDS);
+	exit(0);
+}
+
+static void truncater(const char *path)
+{
+	static char zero[SLICE];
+	int fd = open(path, O_RDWR);
+
+	CHECK(fd >= 0, "truncater: open: %s", strerror(errno));
+	for (int r = 0; r < ROUNDS / 2; r++) {
+		usleep(150000);
+		CHECK(ftruncate(fd, SLICES / 2 * SLICE) == 0, "truncater: shrink: %s",
+		      strerror(errno));
+		for (int s = SLICES / 2; s < SLICES; s++)
+			CHECK(pwrite(fd, zero, SLICE, (off_t)s * SLICE) == SLICE,
+			      "truncater: refill: %s", strerror(errno));
+	}
+	exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	pid_t pids[WORKERS + 1];
+	char path[4096], line[256], want[64];
+	struct stat st;
+	FILE *f;
+	int fd, status, left = 0;
+
+	CHECK(argc == 2, "usage: reg_mr_race DIR");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	f = fopen("/proc/sys/fs/lease-break-time", "w");
+	CHECK(f && fputs("1\n", f) >= 0 && fclose(f) == 0, "lease-break-time");
+	signal(SIGIO, SIG_IGN);		/* nobody cooperates: some breaks revoke */
+	fd = dax_make_file(argv[1], "reg-mr-race.dat", SLICES * SLICE, path,
+			   sizeof(path));
+	CHECK_SYS(fstat(fd, &st));
+	for (int i = 0; i <= WORKERS; i++) {
+		pids[i] = fork();
+		CHECK_SYS(pids[i]);
+		if (!pids[i]) {
+			if (i == WORKERS)
+				truncater(path);
+			worker(path, i);
+		}
+	}
+	for (int i = 0; i <= WORKERS; i++) {
+		CHECK(waitpid(pids[i], &status, 0) == pids[i], "waitpid");
+		CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+		      "%s %d did not finish cleanly (status %#x)",
+		      i == WORKERS ? "truncater" : "worker", i, status);
+	}
+	f = fopen("/proc/locks", "r");
+	CHECK(f, "/proc/locks: %s", strerror(errno));
+	snprintf(want, sizeof(want), ":%lu ", (unsigned long)st.st_ino);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "LEASE") && strstr(line, want))
+			left++;
+	fclose(f);
+	CHECK(!left, "%d lease(s) left on the file after every process let go", left);
+	close(fd);
+	unlink(path);
+	printf("%d workers x %d rounds with a truncater: no lease left\n", WORKERS,
+	       ROUNDS);
+	return 0;
+}
