@@ -10,7 +10,8 @@
 # MAPDIRECT_VM_SMP (default 2), MAPDIRECT_VM_MEM (default 2G),
 # MAPDIRECT_VM_QUIET=1 (no closing status line), MAPDIRECT_VM_KILL_ON=TEXT
 # (power cut: kill QEMU as soon as the command prints TEXT; exit 0 then),
-# MAPDIRECT_KERNEL (another bzImage, e.g. the stock kernel of bench/stock.sh).
+# MAPDIRECT_KERNEL (another bzImage, e.g. the stock kernel of bench/stock.sh),
+# MAPDIRECT_VM_APPEND (extra kernel command line, e.g. initcall_debug).
 #
 # The guest's root is the host's / (read-only, virtio-9p); build/vm/out is
 # writable at /mnt/out.  Emulated NVDIMMs are sparse files in build/vm/.
@@ -60,6 +61,7 @@ append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 append+=" init=$REPO/vm/guest-init panic=-1 oops=panic loglevel=6"
 append+=" mapdirect_interactive=$interactive MAPDIRECT_KEEP=${MAPDIRECT_KEEP:-0}"
 [ $interactive = 1 ] && append+=" TERM=${TERM:-linux}"
+append+=" ${MAPDIRECT_VM_APPEND:-}"
 
 : >"$LOG"
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "${MAPDIRECT_VM_SMP:-2}"
