@@ -16,6 +16,12 @@ dir=${MAPDIRECT_XFS:?run this in the VM: make demo}
 file=$dir/demo.dat
 ready=/tmp/demo.ready
 ms() { echo $(($(date +%s%N) / 1000000)); }
+wait_ready() { # pid who: until $ready exists, or the program died
+	while [ ! -e "$ready" ]; do
+		kill -0 "$1" 2>/dev/null || { echo "demo: $2 failed"; return 1; }
+		sleep 0.05
+	done
+}
 
 act() { # title mode lease-break-time
 	local t0 t1 pid
@@ -27,10 +33,7 @@ act() { # title mode lease-break-time
 	head -c 4M /dev/zero >"$file" && sync "$file"   # allocated and written
 	"$holder" "$file" "$2" "$ready" &
 	pid=$!
-	while [ ! -e "$ready" ]; do
-		kill -0 $pid 2>/dev/null || { echo "demo: A failed"; return 1; }
-		sleep 0.05
-	done
+	wait_ready $pid A || return 1
 	echo "B: truncate -s 1M $(basename "$file")   (needs the block map: breaks A's lease)"
 	t0=$(ms)
 	truncate -s 1M "$file"
@@ -50,10 +53,7 @@ act3() {
 	head -c 4M /dev/zero >"$file" && sync "$file"
 	build/demo/rdmastore "$file" "$ready" "$go" &
 	pid=$!
-	while [ ! -e "$ready" ]; do
-		kill -0 $pid 2>/dev/null || { echo "demo: the RDMA server failed"; return 1; }
-		sleep 0.05
-	done
+	wait_ready $pid "the RDMA server" || return 1
 	echo "B: truncate -s 0 $(basename "$file")   (the registration holds the lease)"
 	t0=$(ms)
 	truncate -s 0 "$file"

@@ -16,22 +16,9 @@
 
 #include "lib/check.h"
 #include "lib/dax.h"
+#include "lib/rdev.h"
 
 #define LEN (2u << 20)
-
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	CHECK(list, "ibv_get_device_list: %s", strerror(errno));
-	for (int i = 0; list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	CHECK(ctx, "RDMA device %s not found or cannot be opened", name);
-	return ctx;
-}
 
 /* Does the kernel log have a line containing @what? */
 static int kmsg_has(const char *what)
@@ -66,7 +53,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	CHECK(argc == 2, "usage: reg_mr_dax DIR");
-	ctx = open_dev(need_env("MAPDIRECT_RXE0"));
+	ctx = rdev_open(need_env("MAPDIRECT_RXE0"));
 	pd = ibv_alloc_pd(ctx);
 	CHECK(pd, "ibv_alloc_pd: %s", strerror(errno));
 

@@ -38,6 +38,7 @@
 #include <infiniband/verbs.h>
 
 #include "lib/check.h"
+#include "lib/breaker.h"
 #include "lib/dax.h"
 #include "lib/rpair.h"
 
@@ -141,46 +142,6 @@ static int all(const unsigned char *b, int c, size_t len)
 		if (b[i] != (unsigned char)c)
 			return 0;
 	return 1;
-}
-
-/*
- * Fork a process that truncates @path to 0; *@done gets one byte when it is
- * done.  The child first unmaps @map, the MAP_DIRECT mapping it inherited:
- * otherwise it would hold the very lease it is about to break.
- */
-static pid_t truncate_in_child(const char *path, void *map, int *done)
-{
-	int fds[2];
-	pid_t pid;
-
-	CHECK_SYS(pipe(fds));
-	pid = fork();
-	CHECK_SYS(pid);
-	if (!pid) {
-		int ok = munmap(map, LEN) == 0 && truncate(path, 0) == 0;
-
-		_exit(write(fds[1], ok ? "y" : "n", 1) == 1 ? 0 : 1);
-	}
-	close(fds[1]);
-	*done = fds[0];
-	return pid;
-}
-
-/* Wait up to @secs for the truncating child; returns 1 if it finished. */
-static int truncated(int done, double secs)
-{
-	double end = now() + secs;
-	char c;
-
-	fcntl(done, F_SETFL, O_NONBLOCK);
-	while (now() < end) {
-		if (read(done, &c, 1) == 1) {
-			CHECK(c == 'y', "truncate failed in the breaker");
-			return 1;
-		}
-		usleep(5000);
-	}
-	return 0;
 }
 
 /* Unmount and mount again, then check the file still holds the data. */
@@ -289,15 +250,15 @@ static void test_cooperative(const char *dir)
 	connect_pair();
 	mr = ibv_reg_mr(p.srv->pd, map, LEN, ACCESS);
 	CHECK(mr, "ibv_reg_mr (MAP_DIRECT): %s", strerror(errno));
-	pid = truncate_in_child(path, map, &done);
+	pid = truncate_in_child(path, map, LEN, &done);
 	for (t0 = now(); !sigio && now() < t0 + 15;)
 		usleep(1000);
 	CHECK(sigio, "no SIGIO within 15 s of the truncate");
-	CHECK(!truncated(done, 0.3), "the truncate did not wait for the registration");
+	CHECK(truncate_wait(done, 0.3) < 0, "the truncate did not wait for the registration");
 	t0 = now();
 	CHECK(ibv_dereg_mr(mr) == 0, "ibv_dereg_mr: %s", strerror(errno));
 	CHECK_SYS(munmap(map, LEN));
-	CHECK(truncated(done, 10), "the truncate still waits after dereg + munmap");
+	CHECK(truncate_wait(done, 10) >= 0, "the truncate still waits after dereg + munmap");
 	printf("cooperative: truncate completed %.0f ms after dereg + munmap\n",
 	       (now() - t0) * 1e3);
 	waitpid(pid, NULL, 0);
@@ -327,8 +288,8 @@ static void test_forced(const char *dir, const char *policy)
 	      "RDMA WRITE before the break failed");
 
 	t0 = now();
-	pid = truncate_in_child(path, map, &done);
-	CHECK(truncated(done, 30), "the truncate never completed (revocation failed)");
+	pid = truncate_in_child(path, map, LEN, &done);
+	CHECK(truncate_wait(done, 30) >= 0, "the truncate never completed (revocation failed)");
 	took = now() - t0;
 	CHECK(took > 0.8, "the truncate took %.2f s: it did not wait lease-break-time", took);
 	waitpid(pid, NULL, 0);

@@ -32,7 +32,9 @@
 #include <infiniband/verbs.h>
 
 #include "lib/check.h"
+#include "lib/breaker.h"
 #include "lib/dax.h"
+#include "lib/rdev.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -84,21 +86,6 @@ static int wait_leases(ino_t ino, int n, double secs)
 	return leases_on(ino) == n;
 }
 
-static struct ibv_context *open_rxe0(void)
-{
-	const char *name = need_env("MAPDIRECT_RXE0");
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	CHECK(list, "ibv_get_device_list: %s", strerror(errno));
-	for (int i = 0; list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	CHECK(ctx, "RDMA device %s not found or cannot be opened", name);
-	return ctx;
-}
-
 struct owner {
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
@@ -109,7 +96,7 @@ struct owner {
 /* Map @fd with MAP_DIRECT and register it on rxe0. */
 static void register_direct(struct owner *o, int fd)
 {
-	o->ctx = open_rxe0();
+	o->ctx = rdev_open(need_env("MAPDIRECT_RXE0"));
 	o->pd = ibv_alloc_pd(o->ctx);
 	CHECK(o->pd, "ibv_alloc_pd: %s", strerror(errno));
 	o->map = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
@@ -117,41 +104,6 @@ static void register_direct(struct owner *o, int fd)
 	CHECK(o->map != MAP_FAILED, "mmap(MAP_DIRECT): %s", strerror(errno));
 	o->mr = ibv_reg_mr(o->pd, o->map, LEN, ACCESS);
 	CHECK(o->mr, "ibv_reg_mr (MAP_DIRECT): %s", strerror(errno));
-}
-
-/* Truncate @path in a child; returns its pid, *@done gets a byte when done. */
-static pid_t truncate_in_child(const char *path, int *done)
-{
-	int fds[2];
-	pid_t pid;
-
-	CHECK_SYS(pipe(fds));
-	pid = fork();
-	CHECK_SYS(pid);
-	if (!pid) {
-		int ok = truncate(path, 0) == 0;
-
-		_exit(write(fds[1], ok ? "y" : "n", 1) == 1 ? 0 : 1);
-	}
-	close(fds[1]);
-	*done = fds[0];
-	return pid;
-}
-
-static double wait_done(int done, double secs)
-{
-	double t0 = now();
-	char c;
-
-	fcntl(done, F_SETFL, O_NONBLOCK);
-	while (now() < t0 + secs) {
-		if (read(done, &c, 1) == 1) {
-			CHECK(c == 'y', "truncate failed in the breaker");
-			return now() - t0;
-		}
-		usleep(5000);
-	}
-	return -1;
 }
 
 static void test_fork(int fd, ino_t ino)
@@ -238,11 +190,11 @@ static void test_kill(const char *path, int fd, ino_t ino)
 	}
 	CHECK(read(ready[0], &c, 1) == 1, "the owner did not register");
 	CHECK(leases_on(ino) == 1, "no lease after registration");
-	breaker = truncate_in_child(path, &done);
-	CHECK(wait_done(done, 0.5) < 0, "the truncate did not wait for the owner");
+	breaker = truncate_in_child(path, NULL, 0, &done);
+	CHECK(truncate_wait(done, 0.5) < 0, "the truncate did not wait for the owner");
 	kill(owner, SIGKILL);
 	waitpid(owner, NULL, 0);
-	took = wait_done(done, 10);
+	took = truncate_wait(done, 10);
 	CHECK(took >= 0, "the truncate still waits after the owner was killed");
 	waitpid(breaker, NULL, 0);
 	CHECK(leases_on(ino) == 0, "a lease outlived its killed owner");
@@ -307,8 +259,8 @@ static void test_pass(const char *path, int fd, ino_t ino)
 	      !WEXITSTATUS(status), "the owner failed");
 	CHECK(leases_on(ino) == 1,
 	      "the registration lost its lease when its owner exited");
-	breaker = truncate_in_child(path, &done);
-	took = wait_done(done, 20);
+	breaker = truncate_in_child(path, NULL, 0, &done);
+	took = truncate_wait(done, 20);
 	CHECK(took >= 0, "the truncate never completed: the registration was not revoked");
 	CHECK(took > 0.8, "the truncate took %.2f s: it did not wait lease-break-time", took);
 	waitpid(breaker, NULL, 0);

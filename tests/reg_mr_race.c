@@ -22,6 +22,7 @@
 
 #include "lib/check.h"
 #include "lib/dax.h"
+#include "lib/rdev.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -33,21 +34,6 @@
 #define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		IBV_ACCESS_REMOTE_READ)
 
-static struct ibv_context *open_rxe0(void)
-{
-	const char *name = need_env("MAPDIRECT_RXE0");
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	CHECK(list, "ibv_get_device_list: %s", strerror(errno));
-	for (int i = 0; list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	CHECK(ctx, "RDMA device %s not found or cannot be opened", name);
-	return ctx;
-}
-
 static int allowed(int err)
 {
 	return err == EAGAIN || err == EBUSY || err == EFAULT;
@@ -55,7 +41,7 @@ static int allowed(int err)
 
 static void worker(const char *path, int id)
 {
-	struct ibv_context *ctx = open_rxe0();
+	struct ibv_context *ctx = rdev_open(need_env("MAPDIRECT_RXE0"));
 	struct ibv_pd *pd = ibv_alloc_pd(ctx);
 	int fd = open(path, O_RDWR), regs = 0;
 

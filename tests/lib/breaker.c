@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "breaker.h"
+#include "check.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+pid_t truncate_in_child(const char *path, void *map, size_t len, int *done)
+{
+	int fds[2];
+	pid_t pid;
+
+	CHECK_SYS(pipe(fds));
+	pid = fork();
+	CHECK_SYS(pid);
+	if (!pid) {
+		int ok = (!map || munmap(map, len) == 0) && truncate(path, 0) == 0;
+
+		_exit(write(fds[1], ok ? "y" : "n", 1) == 1 ? 0 : 1);
+	}
+	close(fds[1]);
+	*done = fds[0];
+	return pid;
+}
+
+double truncate_wait(int done, double secs)
+{
+	double t0 = now();
+	char c;
+
+	fcntl(done, F_SETFL, O_NONBLOCK);
+	while (now() < t0 + secs) {
+		if (read(done, &c, 1) == 1) {
+			CHECK(c == 'y', "truncate failed in the breaker");
+			return now() - t0;
+		}
+		usleep(5000);
+	}
+	return -1;
+}
