@@ -29,6 +29,7 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_verbs.h>
 
+#include "bench.h"
 #include "lib/rpair.h"
 
 #ifndef MAP_DIRECT
@@ -47,33 +48,6 @@
 static struct rpair p;
 static struct ibv_mr *cmr;
 static char *cbuf;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "rdma_bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* A file of @len written (allocated) bytes in @dir. */
 static int make_file(const char *dir, const char *name, size_t len, char *path)
