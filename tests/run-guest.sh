@@ -3,7 +3,8 @@
 #   PASS name (seconds)   or   FAIL name (seconds) + the end of its output
 # Full output of each test: /mnt/out/tests/NAME.log in the guest, which is
 # build/vm/out/tests/NAME.log on the host.
-# usage: tests/run-guest.sh [NAME-PATTERN...]   (shell globs; default: all)
+# usage: tests/run-guest.sh [NAME-PATTERN...]   (shell globs, !GLOB excludes;
+#        default: all)
 set -u
 cd "$(dirname "$0")/.."
 logdir=${MAPDIRECT_OUT:-/tmp}/tests
@@ -11,15 +12,20 @@ rm -rf "$logdir"
 mkdir -p "$logdir"
 per_test_timeout=${MAPDIRECT_TEST_TIMEOUT:-300}
 
+# Patterns are shell globs; !GLOB excludes.  No inclusive pattern: all.
 selected() {
-	[ $# -eq 1 ] && return 0
-	local name=$1 pat
+	local name=$1 pat incl=0 hit=0
 	shift
 	for pat in "$@"; do
 		# shellcheck disable=SC2053
-		[[ $name == $pat ]] && return 0
+		if [[ $pat == '!'* ]]; then
+			[[ $name == ${pat#!} ]] && return 1
+		else
+			incl=1
+			[[ $name == $pat ]] && hit=1
+		fi
 	done
-	return 1
+	[ $incl = 0 ] || [ $hit = 1 ]
 }
 
 report_tap() { # prefix log rc secs

@@ -11,7 +11,9 @@
 # MAPDIRECT_VM_QUIET=1 (no closing status line), MAPDIRECT_VM_KILL_ON=TEXT
 # (power cut: kill QEMU as soon as the command prints TEXT; exit 0 then),
 # MAPDIRECT_KERNEL (another bzImage, e.g. the stock kernel of bench/stock.sh),
-# MAPDIRECT_VM_APPEND (extra kernel command line, e.g. initcall_debug).
+# MAPDIRECT_VM_APPEND (extra kernel command line, e.g. initcall_debug),
+# MAPDIRECT_VM_DIR (default build/vm: NVDIMM images, console log, out share;
+# VMs with different directories can run side by side).
 #
 # The guest's root is the host's / (read-only, virtio-9p); build/vm/out is
 # writable at /mnt/out.  Emulated NVDIMMs are sparse files in build/vm/.
@@ -21,7 +23,7 @@
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MAPDIRECT_BUILD:-$REPO/build}
-VMDIR=$BUILD/vm
+VMDIR=${MAPDIRECT_VM_DIR:-$BUILD/vm}
 KERNEL=${MAPDIRECT_KERNEL:-$BUILD/obj/arch/x86/boot/bzImage}
 LOG=$VMDIR/console.log
 
@@ -38,9 +40,9 @@ timeout_s=${MAPDIRECT_VM_TIMEOUT:-$([ $interactive = 1 ] && echo 3600 || echo 90
 
 mkdir -p "$VMDIR/out"
 exec 9>"$VMDIR/lock"
-flock -n 9 || die "another VM is running from this tree (build/vm/lock)"
+flock -n 9 || die "another VM is running from this tree (${VMDIR#"$REPO"/}/lock)"
 
-[ $interactive = 1 ] || printf '%s\n' "$*" >"$VMDIR/cmd"
+[ $interactive = 1 ] || printf '%s\n' "$*" >"$VMDIR/out/.cmd"
 
 # NVDIMM images: sparse; sizes are part of the layout the guest expects.
 nvdimm_args=()
