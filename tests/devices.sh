@@ -37,5 +37,8 @@ for d in "${MAPDIRECT_RXE0:-}" "${MAPDIRECT_RXE1:-}"; do
 	case "$st" in *ACTIVE*) ;; *) bad "RDMA device '$d' missing or not ACTIVE (state: ${st:-none})" ;; esac
 done
 
+[ -e "/sys/class/infiniband/${MAPDIRECT_SIW:-none}" ] ||
+	bad "Soft-iWARP device '${MAPDIRECT_SIW:-}' missing"
+
 [ $fails -eq 0 ] || exit 1
-echo "pmem: $n fsdax device(s); xfs, ext4 mounted with DAX; ${MAPDIRECT_DEVDAX}; ${MAPDIRECT_RXE0}, ${MAPDIRECT_RXE1} ACTIVE"
+echo "pmem: $n fsdax device(s); xfs, ext4 mounted with DAX; ${MAPDIRECT_DEVDAX}; ${MAPDIRECT_RXE0}, ${MAPDIRECT_RXE1} ACTIVE; ${MAPDIRECT_SIW}"

@@ -8,7 +8,6 @@
  *
  * usage: reg_mr_dax DIR
  */
-#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -16,28 +15,10 @@
 
 #include "lib/check.h"
 #include "lib/dax.h"
+#include "lib/kmsg.h"
 #include "lib/rdev.h"
 
 #define LEN (2u << 20)
-
-/* Does the kernel log have a line containing @what? */
-static int kmsg_has(const char *what)
-{
-	char rec[2048];
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK), found = 0;
-	ssize_t n;
-
-	CHECK(fd >= 0, "/dev/kmsg: %s", strerror(errno));
-	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		if (n <= 0)
-			continue;	/* EPIPE: overwritten records, go on */
-		rec[n] = 0;
-		if (strstr(rec, what))
-			found = 1;
-	}
-	close(fd);
-	return found;
-}
 
 int main(int argc, char **argv)
 {
@@ -77,7 +58,7 @@ int main(int argc, char **argv)
 		CHECK(errno == EOPNOTSUPP,
 		      "ibv_reg_mr of a %s DAX mapping failed with %s; expected EOPNOTSUPP",
 		      fname[i], strerror(errno));
-		CHECK(kmsg_has("map it with MAP_SHARED_VALIDATE | MAP_DIRECT to register it"),
+		CHECK(kmsg_has("map it with MAP_SHARED_VALIDATE | MAP_DIRECT to register it", NULL),
 		      "the kernel log does not say why the %s registration was refused",
 		      fname[i]);
 		CHECK_SYS(munmap(p, LEN));
