@@ -41,7 +41,7 @@ bench-bin: deps
 
 bench: kernel bench-bin
 	@echo "==> booting the VM for the benchmarks (about 30 s, then about a minute)"
-	@MAPDIRECT_VM_QUIET=1 vm/run.sh 'for d in $$MAPDIRECT_XFS $$MAPDIRECT_EXT4; do build/bench/mapdirect_bench $$d || exit 1; done && build/bench/rdma_bench $$MAPDIRECT_XFS $$MAPDIRECT_DEVDAX'
+	@MAPDIRECT_VM_QUIET=1 vm/run.sh 'for d in $$MAPDIRECT_XFS $$MAPDIRECT_EXT4; do build/bench/mapdirect_bench $$d || exit 1; done && build/bench/rdma_bench $$MAPDIRECT_XFS $$MAPDIRECT_DEVDAX $$MAPDIRECT_XFS'
 
 bench-stock: kernel bench-bin
 	@bench/stock.sh

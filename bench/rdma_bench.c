@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * rdma_bench DIR DEVDAX: RDMA into persistent memory, in the VM (Soft-RoCE).
+ * rdma_bench DIR DEVDAX BIGDIR: RDMA into persistent memory, in the VM
+ * (Soft-RoCE).
  * Every figure is measured in this one run, the three ways interleaved
  * round by round; ratios compare medians.
  *
@@ -11,9 +12,10 @@
  *                 MAP_SYNC mapping and flushed with clflush + sfence:
  *                 today's only way to get RDMA data into an fs-DAX file;
  *     c. devdax:  into a mapping of the device-dax device DEVDAX.
- *  2. Revocation: a MAP_DIRECT registration of REVOKE_MB MiB is revoked
- *     by a truncate with lease-break-time 1 s; the truncate's time beyond
- *     1 s is what revoking the registration (and the truncate) costs.
+ *  2. Revocation: a MAP_DIRECT registration of REVOKE_MB MiB of a file on
+ *     BIGDIR is revoked by a truncate with lease-break-time 1 s; the
+ *     truncate's time beyond 1 s is what revoking the registration (and
+ *     the truncate) costs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +43,7 @@
 #define CHUNK (1u << 20)
 #define REGION (32u << 20)
 #define ROUNDS 3
-#define REVOKE_MB 512
+#define REVOKE_MB 1024
 #define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		IBV_ACCESS_REMOTE_READ)
 
@@ -213,8 +215,8 @@ int main(int argc, char **argv)
 	const char *srv = getenv("MAPDIRECT_RXE0_ADDR");
 	const char *cli = getenv("MAPDIRECT_RXE1_ADDR");
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: rdma_bench DIR DEVDAX   (in the VM; root)\n");
+	if (argc != 4) {
+		fprintf(stderr, "usage: rdma_bench DIR DEVDAX BIGDIR   (in the VM; root)\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -225,7 +227,7 @@ int main(int argc, char **argv)
 		die("client buffer");
 	printf("RDMA (Soft-RoCE, rxe1 -> rxe0):\n");
 	bench_throughput(argv[1], argv[2]);
-	bench_revoke(argv[1]);
+	bench_revoke(argv[3]);
 	ibv_dereg_mr(cmr);
 	rpair_close(&p);
 	free(cbuf);

@@ -45,9 +45,10 @@ flock -n 9 || die "another VM is running from this tree (${VMDIR#"$REPO"/}/lock)
 [ $interactive = 1 ] || printf '%s\n' "$*" >"$VMDIR/out/.cmd"
 
 # NVDIMM images: sparse; sizes are part of the layout the guest expects.
+# The 2G image comes up as region1 (XFS), the 1G one as region2 (ext4).
 nvdimm_args=()
 i=0
-for size in 512M 1G 1G; do
+for size in 512M 1G 2G; do
 	img=$VMDIR/nvdimm$i.img
 	if [ ! -f "$img" ] || [ "$(stat -c %s "$img")" != "$(numfmt --from=iec "$size")" ]; then
 		rm -f "$img"
