@@ -11,8 +11,10 @@
  *                                 bytes; the registration keeps the lease
  *                                 after munmap, until dereg.
  *   reg_mr_direct cooperative DIR another process truncates the file: the
- *                                 owner gets SIGIO, deregisters and unmaps,
- *                                 and the truncate completes at once.
+ *                                 owner gets SIGIO, a new registration of
+ *                                 the mapping fails with EBUSY, the owner
+ *                                 deregisters and unmaps, and the truncate
+ *                                 completes at once.
  *   reg_mr_direct invalidate DIR  the owner ignores the break: after
  *   reg_mr_direct retarget DIR    lease-break-time the kernel revokes the
  *                                 registration with that rdma_rxe policy and
@@ -238,7 +240,7 @@ static void test_rw(const char *target, const char *dev, const char *opts)
 static void test_cooperative(const char *dir)
 {
 	char path[4096], *map;
-	struct ibv_mr *mr;
+	struct ibv_mr *mr, *mr2;
 	double t0;
 	int fd, done;
 	pid_t pid;
@@ -255,6 +257,12 @@ static void test_cooperative(const char *dir)
 		usleep(1000);
 	CHECK(sigio, "no SIGIO within 15 s of the truncate");
 	CHECK(truncate_wait(done, 0.3) < 0, "the truncate did not wait for the registration");
+	/* A lease being broken takes no new registration. */
+	errno = 0;
+	mr2 = ibv_reg_mr(p.srv->pd, map, LEN, ACCESS);
+	CHECK(!mr2 && errno == EBUSY,
+	      "registering while the lease is being broken: %s, expected EBUSY",
+	      mr2 ? "it worked" : strerror(errno));
 	t0 = now();
 	CHECK(ibv_dereg_mr(mr) == 0, "ibv_dereg_mr: %s", strerror(errno));
 	CHECK_SYS(munmap(map, LEN));
