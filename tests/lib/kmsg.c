@@ -8,6 +8,11 @@
 
 int kmsg_has(const char *a, const char *b)
 {
+	return kmsg_count(a, b) > 0;
+}
+
+int kmsg_count(const char *a, const char *b)
+{
 	char rec[2048];
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK), found = 0;
 	ssize_t n;
@@ -18,7 +23,7 @@ int kmsg_has(const char *a, const char *b)
 			continue;	/* EPIPE: overwritten records, go on */
 		rec[n] = 0;
 		if (strstr(rec, a) && (!b || strstr(rec, b)))
-			found = 1;
+			found++;
 	}
 	close(fd);
 	return found;

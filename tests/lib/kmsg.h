@@ -6,4 +6,7 @@
 /* Does a record in the kernel log (/dev/kmsg) contain every one of @a, @b? */
 int kmsg_has(const char *a, const char *b);
 
+/* How many records contain @a (and @b, unless NULL)? */
+int kmsg_count(const char *a, const char *b);
+
 #endif
