@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
 	# kernel build
 	build-essential bc bison flex libelf-dev libssl-dev dwarves cpio ccache
-	xz-utils kmod git perl python3 python3-ply
+	xz-utils kmod git perl python3 python3-ply rsync
 	# the VM
 	qemu-system-x86 busybox-static
 	# used inside the guest (its root is the host's /)
