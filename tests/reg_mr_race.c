@@ -3,8 +3,10 @@
  * reg-mr-race: registrations, deregistrations, unmaps and truncates of one
  * MAP_DIRECT file from several processes at once, for a bounded number of
  * rounds, with lease-break-time 1 s; about one hold in three lasts 1.2 to
- * 2 s, so registrations are revoked and deregistered around the revocation
- * (the test checks that at least one was revoked).
+ * 2 s, and worker 0's first registration 2.5 s, so registrations are
+ * revoked and deregistered around the revocation (the test checks that at
+ * least one was revoked).  reg_mr_inflight.c hits the registration window
+ * itself deterministically.
  * Passes if every process finishes its rounds, every failure is one the
  * contract allows (EAGAIN, EBUSY, EFAULT past EOF), and no lease is left at
  * the end.  Lockdep, KASAN-style list debugging and the hung-task detector
@@ -46,7 +48,7 @@ static void worker(const char *path, int id)
 {
 	struct ibv_context *ctx = rdev_open(need_env("MAPDIRECT_RXE0"));
 	struct ibv_pd *pd = ibv_alloc_pd(ctx);
-	int fd = open(path, O_RDWR), regs = 0;
+	int fd = open(path, O_RDWR), regs = 0, held = 0;
 
 	CHECK(pd && fd >= 0, "worker %d: setup: %s", id, strerror(errno));
 	srand(id * 7919 + 1);
@@ -66,11 +68,19 @@ static void worker(const char *path, int id)
 			CHECK(allowed(errno), "worker %d: ibv_reg_mr: %s", id, strerror(errno));
 		else
 			regs++;
-		/* Now and then hold past lease-break-time: revoked, then dereg. */
-		if (rand() % 3 == 0)
+		/*
+		 * Now and then hold past lease-break-time: revoked, then
+		 * dereg.  Worker 0's first registration always does, so that
+		 * every run reaches revocation, however the machine is loaded.
+		 */
+		if (id == 0 && mr && !held) {
+			held = 1;
+			usleep(2500000);
+		} else if (rand() % 3 == 0) {
 			usleep(1200000 + (rand() % 40) * 20000);
-		else
+		} else {
 			usleep((rand() % 40) * 5000);
+		}
 		if (rand() % 2) {		/* unmap first: the MR keeps the lease */
 			CHECK_SYS(munmap(map, SLICE));
 			usleep((rand() % 20) * 5000);

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * shutdown-revokes: a file system shut down (XFS_IOC_GOINGDOWN,
+ * EXT4_IOC_SHUTDOWN: the same ioctl number; what an I/O error or the
+ * pmem's removal does too) can no longer vouch for its block map, so
+ * MAP_DIRECT holders are told to let go and revoked at lease-break-time,
+ * and new MAP_DIRECT mappings fail with EIO.  Afterwards the file system
+ * is unmounted and mounted again (log recovery) for the tests that follow.
+ *
+ * usage: shutdown DIR DEV MOUNT-OPTIONS
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/check.h"
+#include "lib/dax.h"
+
+#ifndef MAP_DIRECT
+#define MAP_DIRECT 0x200000
+#endif
+#define LEN (2u << 20)
+#define GOINGDOWN _IOR('X', 125, uint32_t)	/* XFS and ext4 alike */
+#define NOLOGFLUSH 2
+#define BREAK_TIME "/proc/sys/fs/lease-break-time"
+
+static atomic_int sigio;
+static sigjmp_buf jmp;
+
+static void on_sigio(int sig)
+{
+	(void)sig;
+	sigio++;
+}
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(jmp, 1);
+}
+
+static int load_faults(volatile char *p)
+{
+	signal(SIGBUS, on_sigbus);
+	if (sigsetjmp(jmp, 1))
+		return 1;
+	(void)*p;
+	return 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char old_break[32];
+
+static void restore(void)
+{
+	FILE *f = fopen(BREAK_TIME, "w");
+
+	if (f) {
+		fputs(old_break, f);
+		fclose(f);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096], cmd[8400];
+	uint32_t how = NOLOGFLUSH;
+	double t0;
+	char *map;
+	void *p;
+	int fd, fd2;
+	FILE *f;
+
+	CHECK(argc == 4, "usage: shutdown DIR DEV MOUNT-OPTIONS");
+	f = fopen(BREAK_TIME, "r");
+	CHECK(f && fgets(old_break, sizeof(old_break), f), "read " BREAK_TIME);
+	fclose(f);
+	atexit(restore);
+	f = fopen(BREAK_TIME, "w");
+	CHECK(f && fputs("1\n", f) >= 0 && fclose(f) == 0, "write " BREAK_TIME);
+	signal(SIGIO, on_sigio);
+
+	fd = dax_make_file(argv[1], "shutdown.dat", LEN, path, sizeof(path));
+	map = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
+	CHECK(map != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
+	map[0] = 'a';
+	fd2 = open(path, O_RDWR);
+	CHECK_SYS(fd2);
+
+	t0 = now();
+	CHECK(ioctl(fd, GOINGDOWN, &how) == 0, "shut down %s: %s", argv[1], strerror(errno));
+	while (!sigio && now() < t0 + 5)
+		usleep(1000);
+	CHECK(sigio, "the holder was not notified of the shutdown within 5 s");
+	p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd2, 0);
+	CHECK(p == MAP_FAILED, "MAP_DIRECT after the shutdown succeeded");
+	CHECK(errno == EIO, "MAP_DIRECT after the shutdown failed with %s, expected EIO",
+	      strerror(errno));
+	while (!load_faults(map) && now() < t0 + 10)
+		usleep(20000);
+	CHECK(load_faults(map), "the mapping still works 10 s after the shutdown "
+	      "(lease-break-time 1 s): not revoked");
+	printf("shutdown: holder notified, revoked after %.2f s; MAP_DIRECT refused (EIO)\n",
+	       now() - t0);
+	CHECK_SYS(munmap(map, LEN));
+	close(fd);
+	close(fd2);
+
+	snprintf(cmd, sizeof(cmd), "umount %s && mount -o %s %s %s && rm -f %s", argv[1],
+		 argv[3], argv[2], argv[1], path);
+	CHECK(system(cmd) == 0, "remounting %s after the shutdown failed: %s", argv[1], cmd);
+	return 0;
+}
