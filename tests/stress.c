@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stress: randomized MAP_DIRECT stress for STRESS_SECONDS (default 180),
+ * with lease-break-time 1 s, on each DIR given (an XFS and an ext4 DAX
+ * mount).  Per directory, at the same time:
+ *
+ *  - mappers map random ranges of a shared file with MAP_DIRECT, store to
+ *    them, fork children that store and exit, split mappings (partial
+ *    munmap, mprotect), mremap, and unmap, in random order; some of them
+ *    ignore the break notice and get SIGBUS, which they survive;
+ *  - registrars map and register ranges for RDMA (rxe), hold them past
+ *    lease-break-time now and then, and deregister and unmap in random
+ *    order;
+ *  - a killer SIGKILLs a random mapper or registrar now and then (they
+ *    are restarted), so leases and registrations die with their process;
+ *  - breakers truncate and extend the file, punch, zero, collapse and
+ *    insert ranges, allocate, and (XFS) FICLONERANGE into it and
+ *    XFS_IOC_SWAPEXT it;
+ *  - after every truncate a canary file is written with a pattern: it
+ *    likely takes the blocks just freed.  Every canary is checked at the
+ *    end: a store or DMA that reached freed blocks would show there.
+ *
+ * Invariants checked: every breaker finishes within lease-break-time plus
+ * 10 s; every canary keeps its pattern; no lease is left on any file at the
+ * end; no process ends other than by exit or our SIGKILL (a SIGBUS on a
+ * revoked mapping is caught and counted).  The kernel side (lockdep,
+ * KASAN, kmemleak if the kernel has it, WARN, hung tasks) is judged by
+ * vm/run.sh from the console log.
+ *
+ * usage: stress DIR...
+ */
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <infiniband/verbs.h>
+
+#include "lib/check.h"
+#include "lib/rdev.h"
+
+#ifndef MAP_DIRECT
+#define MAP_DIRECT 0x200000
+#endif
+#define FILE_LEN (16u << 20)
+#define SLICE (2u << 20)
+#define MAPPERS 3
+#define REGISTRARS 2
+#define CANARY_LEN (1u << 20)
+#define MAX_CANARIES 48
+#define BREAK_BOUND 11.0	/* lease-break-time (1 s) + 10 s */
+#define XFS_MAGIC 0x58465342
+#define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+		IBV_ACCESS_REMOTE_READ)
+
+static double deadline, run_secs;
+static sigjmp_buf bus_jmp;
+static volatile sig_atomic_t in_store;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	if (in_store)
+		siglongjmp(bus_jmp, 1);
+	_exit(3);
+}
+
+/* Store to @len bytes at @p; returns 1 if the mapping was revoked. */
+static int touch(char *p, size_t len, char v)
+{
+	if (sigsetjmp(bus_jmp, 1)) {
+		in_store = 0;
+		return 1;
+	}
+	in_store = 1;
+	for (size_t off = 0; off < len; off += 4096)
+		p[off] = v;
+	in_store = 0;
+	return 0;
+}
+
+static char *map_slice(int fd, off_t *off)
+{
+	*off = (off_t)(rand() % (FILE_LEN / SLICE)) * SLICE;
+	return mmap(NULL, SLICE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED_VALIDATE | MAP_DIRECT, fd, *off);
+}
+
+static void mapper(const char *path, int id)
+{
+	int fd = open(path, O_RDWR), rounds = 0, revoked = 0;
+
+	CHECK(fd >= 0, "mapper %d: open: %s", id, strerror(errno));
+	srand(getpid());
+	signal(SIGBUS, on_sigbus);
+	/*
+	 * Nobody listens to the notice: even mappers hold briefly (they let
+	 * go before lease-break-time, the cooperative path), odd ones up to
+	 * 1.5 s (revoked).
+	 */
+	signal(SIGIO, SIG_IGN);
+	while (now() < deadline) {
+		off_t off;
+		char *m = map_slice(fd, &off), *moved;
+
+		if (m == MAP_FAILED) {
+			CHECK(errno == EAGAIN || errno == EOPNOTSUPP,
+			      "mapper %d: mmap: %s", id, strerror(errno));
+			usleep(10000);
+			continue;
+		}
+		rounds++;
+		revoked += touch(m, SLICE, 'm');
+		switch (rand() % 5) {
+		case 0: {			/* fork: the child shares the lease */
+			pid_t pid = fork();
+
+			CHECK_SYS(pid);
+			if (!pid) {
+				touch(m, SLICE, 'c');
+				usleep(rand() % 300000);
+				_exit(0);
+			}
+			CHECK(waitpid(pid, NULL, 0) == pid, "waitpid");
+			break;
+		}
+		case 1:				/* split */
+			CHECK_SYS(munmap(m + 4096, 4096));
+			CHECK_SYS(mprotect(m + 8192, 4096, PROT_READ));
+			break;
+		case 2:				/* move */
+			moved = mremap(m, SLICE, SLICE, MREMAP_MAYMOVE);
+			CHECK(moved != MAP_FAILED, "mapper %d: mremap: %s", id,
+			      strerror(errno));
+			m = moved;
+			break;
+		default:
+			break;
+		}
+		usleep(rand() % (id % 2 ? 1500000 : 200000));
+		CHECK_SYS(munmap(m, SLICE));
+	}
+	printf("mapper %d: %d mappings, %d revoked\n", id, rounds, revoked);
+	exit(0);
+}
+
+static void registrar(const char *path, int id)
+{
+	struct ibv_context *ctx = rdev_open(need_env("MAPDIRECT_RXE0"));
+	struct ibv_pd *pd = ibv_alloc_pd(ctx);
+	int fd = open(path, O_RDWR), regs = 0;
+
+	CHECK(pd && fd >= 0, "registrar %d: set-up: %s", id, strerror(errno));
+	srand(getpid());
+	signal(SIGIO, SIG_IGN);
+	signal(SIGBUS, on_sigbus);
+	while (now() < deadline) {
+		off_t off;
+		char *m = map_slice(fd, &off);
+		struct ibv_mr *mr;
+
+		if (m == MAP_FAILED) {
+			CHECK(errno == EAGAIN || errno == EOPNOTSUPP,
+			      "registrar %d: mmap: %s", id, strerror(errno));
+			usleep(10000);
+			continue;
+		}
+		mr = ibv_reg_mr(pd, m, SLICE, ACCESS);
+		if (!mr)
+			CHECK(errno == EBUSY || errno == EFAULT || errno == EAGAIN,
+			      "registrar %d: ibv_reg_mr: %s", id, strerror(errno));
+		else
+			regs++;
+		usleep(rand() % 4 ? rand() % 300000 : 1200000 + rand() % 800000);
+		if (rand() % 2) {
+			CHECK_SYS(munmap(m, SLICE));
+			if (mr)
+				CHECK(!ibv_dereg_mr(mr), "registrar %d: dereg: %s", id,
+				      strerror(errno));
+		} else {
+			if (mr)
+				CHECK(!ibv_dereg_mr(mr), "registrar %d: dereg: %s", id,
+				      strerror(errno));
+			CHECK_SYS(munmap(m, SLICE));
+		}
+	}
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	printf("registrar %d: %d registrations\n", id, regs);
+	exit(0);
+}
+
+/* XFS_IOC_SWAPEXT, as in the kernel selftests (xfs_fs.h is not exported). */
+struct xfs_bstime { long tv_sec; int32_t tv_nsec; };
+struct xfs_bstat {
+	uint64_t ino; uint16_t mode, nlink; uint32_t uid, gid, rdev;
+	int32_t blksize; int64_t size;
+	struct xfs_bstime atime, mtime, ctime;
+	int64_t blocks; uint32_t xflags; int32_t extsize, extents; uint32_t gen;
+	uint16_t projid_lo, forkoff, projid_hi, sick, checked;
+	unsigned char pad[2]; uint32_t cowextsize, dmevmask;
+	uint16_t dmstate, aextents;
+};
+struct xfs_swapext {
+	int64_t version, fdtarget, fdtmp, offset, length;
+	char pad[16];
+	struct xfs_bstat stat;
+};
+#define XFS_IOC_SWAPEXT _IOWR('X', 109, struct xfs_swapext)
+
+struct canary {
+	char path[4200];
+	unsigned char pattern;
+};
+
+static int write_canary(const char *dir, int n, struct canary *c)
+{
+	static unsigned char buf[CANARY_LEN];
+	int fd;
+
+	snprintf(c->path, sizeof(c->path), "%s/stress.canary.%d", dir, n);
+	c->pattern = (unsigned char)(0x40 + n % 64);
+	memset(buf, c->pattern, sizeof(buf));
+	fd = open(c->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0, "canary %s: %s", c->path, strerror(errno));
+	CHECK(pwrite(fd, buf, CANARY_LEN, 0) == CANARY_LEN && fsync(fd) == 0,
+	      "canary %s: %s", c->path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+static void refill(int fd)
+{
+	static char zero[SLICE];
+
+	for (off_t o = 0; o < FILE_LEN; o += SLICE)
+		CHECK(pwrite(fd, zero, SLICE, o) == SLICE, "refill: %s", strerror(errno));
+}
+
+static void breaker(const char *dir, const char *path, int xfs)
+{
+	static struct canary canaries[MAX_CANARIES];
+	static unsigned char buf[CANARY_LEN];
+	int fd = open(path, O_RDWR), n = 0, ops = 0;
+	double worst = 0;
+
+	CHECK(fd >= 0, "breaker: open: %s", strerror(errno));
+	srand(getpid());
+	while (now() < deadline) {
+		/*
+		 * A reflink leaves the file shared, and MAP_DIRECT refuses
+		 * shared files: only in the last fifth of the run.
+		 */
+		int ops_now = xfs ? (now() > deadline - 0.2 * run_secs ? 8 : 7) : 6;
+		int op = rand() % ops_now, r = 0;
+		off_t off = (off_t)(rand() % (FILE_LEN / SLICE)) * SLICE;
+		double t0 = now(), took;
+
+		usleep(rand() % 500000);
+		t0 = now();
+		switch (op) {
+		case 0:
+			r = ftruncate(fd, FILE_LEN / 2);
+			break;
+		case 1:
+			r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, SLICE);
+			break;
+		case 2:
+			r = fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, SLICE);
+			break;
+		case 3:		/* must end before EOF */
+			off %= FILE_LEN - SLICE;
+			r = fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, off, SLICE);
+			if (!r)
+				r = ftruncate(fd, FILE_LEN);
+			break;
+		case 4:
+			r = fallocate(fd, FALLOC_FL_INSERT_RANGE, off, SLICE);
+			if (!r)
+				r = ftruncate(fd, FILE_LEN);
+			break;
+		case 5:
+			r = fallocate(fd, 0, 0, FILE_LEN);
+			break;
+		case 7: {		/* XFS: share a slice of another file into it */
+			char src[4200];
+			int sfd;
+			struct file_clone_range fcr = { .src_length = SLICE, .dest_offset = off };
+
+			snprintf(src, sizeof(src), "%s/stress.clonesrc", dir);
+			sfd = open(src, O_RDWR | O_CREAT | O_TRUNC, 0600);
+			CHECK(sfd >= 0, "clone source: %s", strerror(errno));
+			memset(buf, 'r', sizeof(buf));
+			CHECK(pwrite(sfd, buf, CANARY_LEN, 0) == CANARY_LEN &&
+			      pwrite(sfd, buf, CANARY_LEN, CANARY_LEN) == CANARY_LEN,
+			      "clone source: %s", strerror(errno));
+			fcr.src_fd = sfd;
+			r = ioctl(fd, FICLONERANGE, &fcr);
+			close(sfd);
+			unlink(src);
+			break;
+		}
+		case 6: {		/* XFS: swap all extents with a new file */
+			char tmp[4200];
+			struct xfs_swapext sx = { .length = FILE_LEN };
+			struct stat st;
+			int tfd;
+
+			snprintf(tmp, sizeof(tmp), "%s/stress.swap", dir);
+			tfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+			CHECK(tfd >= 0, "swap file: %s", strerror(errno));
+			refill(tfd);
+			CHECK_SYS(fsync(tfd));
+			CHECK_SYS(fstat(fd, &st));
+			sx.fdtarget = fd;
+			sx.fdtmp = tfd;
+			sx.stat.ino = st.st_ino;
+			sx.stat.mtime.tv_sec = st.st_mtim.tv_sec;
+			sx.stat.mtime.tv_nsec = st.st_mtim.tv_nsec;
+			sx.stat.ctime.tv_sec = st.st_ctim.tv_sec;
+			sx.stat.ctime.tv_nsec = st.st_ctim.tv_nsec;
+			r = ioctl(fd, XFS_IOC_SWAPEXT, &sx);
+			/* EBUSY: a store changed the times; EINVAL: extent counts. */
+			if (r && (errno == EBUSY || errno == EINVAL))
+				r = 0;
+			close(tfd);
+			unlink(tmp);
+			break;
+		}
+		}
+		took = now() - t0;
+		CHECK(!r || errno == EAGAIN, "breaker op %d: %s", op, strerror(errno));
+		CHECK(took < BREAK_BOUND, "breaker op %d took %.1f s: not bounded by "
+		      "lease-break-time", op, took);
+		if (took > worst)
+			worst = took;
+		ops++;
+		if (op == 0) {
+			/* The freed blocks go to a canary, if they go anywhere. */
+			if (n < MAX_CANARIES)
+				write_canary(dir, n, &canaries[n]), n++;
+			CHECK_SYS(ftruncate(fd, FILE_LEN));
+		}
+		if (op != 5)
+			refill(fd);	/* written again: nothing to allocate in faults */
+	}
+	for (int i = 0; i < n; i++) {
+		int cfd = open(canaries[i].path, O_RDONLY);
+
+		CHECK(cfd >= 0 && pread(cfd, buf, CANARY_LEN, 0) == CANARY_LEN,
+		      "canary %s: %s", canaries[i].path, strerror(errno));
+		for (size_t j = 0; j < CANARY_LEN; j++)
+			CHECK(buf[j] == canaries[i].pattern,
+			      "canary %s changed at byte %zu (%#x, wrote %#x): a store or DMA "
+			      "reached blocks after they were freed", canaries[i].path, j,
+			      buf[j], canaries[i].pattern);
+		close(cfd);
+		unlink(canaries[i].path);
+	}
+	printf("breaker: %d operations, slowest %.2f s, %d canaries intact\n", ops,
+	       worst, n);
+	exit(0);
+}
+
+static pid_t spawn(void (*fn)(const char *, int), const char *path, int id)
+{
+	pid_t pid = fork();
+
+	CHECK_SYS(pid);
+	if (!pid)
+		fn(path, id);
+	return pid;
+}
+
+static int leases_left(void)
+{
+	char line[256];
+	int n = 0;
+	FILE *f = fopen("/proc/locks", "r");
+
+	CHECK(f, "/proc/locks: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "LEASE"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void run_dir(const char *dir, int xfs)
+{
+	pid_t workers[MAPPERS + REGISTRARS], brk;
+	char path[4096];
+	int fd, status, kills = 0;
+
+	snprintf(path, sizeof(path), "%s/stress.dat", dir);
+	unlink(path);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+	CHECK(fd >= 0, "create %s: %s", path, strerror(errno));
+	refill(fd);
+	CHECK_SYS(fsync(fd));
+	for (int i = 0; i < MAPPERS; i++)
+		workers[i] = spawn(mapper, path, i);
+	for (int i = 0; i < REGISTRARS; i++)
+		workers[MAPPERS + i] = spawn(registrar, path, i);
+	brk = fork();
+	CHECK_SYS(brk);
+	if (!brk)
+		breaker(dir, path, xfs);
+
+	/* The killer: now and then SIGKILL a worker and start a new one. */
+	while (now() < deadline - 2) {
+		int i = rand() % (MAPPERS + REGISTRARS);
+
+		usleep(500000 + rand() % 1500000);
+		if (rand() % 3)
+			continue;
+		kill(workers[i], SIGKILL);
+		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
+		CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+		      (WIFEXITED(status) && !WEXITSTATUS(status)),
+		      "worker %d ended with status %#x", i, status);
+		kills++;
+		workers[i] = i < MAPPERS ? spawn(mapper, path, i) :
+					   spawn(registrar, path, i - MAPPERS);
+	}
+	for (int i = 0; i < MAPPERS + REGISTRARS; i++) {
+		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
+		CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+		      "worker %d ended with status %#x (3: SIGBUS outside a store)", i, status);
+	}
+	CHECK(waitpid(brk, &status, 0) == brk, "waitpid");
+	CHECK(WIFEXITED(status) && !WEXITSTATUS(status), "the breaker failed (status %#x)",
+	      status);
+	close(fd);
+	unlink(path);
+	printf("%s: %d workers killed and restarted\n", dir, kills);
+}
+
+int main(int argc, char **argv)
+{
+	const char *secs = getenv("STRESS_SECONDS");
+	double per_dir;
+	pid_t pids[8];
+	int status, left;
+	FILE *f;
+
+	CHECK(argc >= 2 && argc <= 9, "usage: stress DIR...");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	per_dir = secs ? atof(secs) : 180;
+	CHECK(per_dir >= 5, "STRESS_SECONDS must be at least 5");
+	run_secs = per_dir;
+	f = fopen("/proc/sys/fs/lease-break-time", "w");
+	CHECK(f && fputs("1\n", f) >= 0 && fclose(f) == 0, "lease-break-time");
+	deadline = now() + per_dir;
+	printf("stress: %.0f s on %d file system(s), lease-break-time 1 s\n", per_dir,
+	       argc - 1);
+	/* The file systems run side by side, each in its own process group. */
+	for (int i = 1; i < argc; i++) {
+		struct statfs sfs;
+
+		CHECK(statfs(argv[i], &sfs) == 0, "statfs %s: %s", argv[i], strerror(errno));
+		pids[i - 1] = fork();
+		CHECK_SYS(pids[i - 1]);
+		if (!pids[i - 1]) {
+			srand(getpid());
+			run_dir(argv[i], sfs.f_type == XFS_MAGIC);
+			exit(0);
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		CHECK(waitpid(pids[i - 1], &status, 0) == pids[i - 1], "waitpid");
+		CHECK(WIFEXITED(status) && !WEXITSTATUS(status), "stress on %s failed",
+		      argv[i]);
+	}
+	sleep(2);	/* revocations queued by the last breaks run */
+	left = leases_left();
+	CHECK(!left, "%d lease(s) left after every process ended", left);
+	f = fopen("/sys/kernel/debug/kmemleak", "r+");
+	if (f) {
+		char line[256];
+		int leaks = 0;
+
+		fputs("scan\n", f);
+		fclose(f);
+		f = fopen("/sys/kernel/debug/kmemleak", "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, "unreferenced object"))
+				leaks++;
+		if (f)
+			fclose(f);
+		CHECK(!leaks, "kmemleak: %d unreferenced object(s); see "
+		      "/sys/kernel/debug/kmemleak", leaks);
+		printf("kmemleak: no leaks\n");
+	}
+	printf("stress: passed: no lease left, canaries intact, every break bounded\n");
+	return 0;
+}
