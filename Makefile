@@ -6,6 +6,10 @@
 #   make check          build the patched kernel and the tests, run every test
 #                       in the VM; ends with "N passed, N failed"
 #   make check T='map-sync-*'   only the tests whose names match
+#   make stress         randomized MAP_DIRECT stress in the VM (STRESS_SECONDS,
+#                       default 180, per file system, both side by side)
+#   make stress-kasan   the same on a KASAN + kmemleak + lockdep kernel
+#   make kernel-modular build the series with DEV_DAX, RDMA, XFS, ext4 as modules
 #   make vm CMD='...'   boot the VM and run CMD as root in the repository root
 #   make vm             interactive shell in the VM
 #   make kernel         unpack/patch/configure/build the kernel only
@@ -16,7 +20,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: all deps kernel tests demo-bin demo bench-bin bench bench-stock check vm export clean distclean
+.PHONY: all deps kernel kernel-modular kernel-kasan tests demo-bin demo bench-bin bench bench-stock check stress stress-kasan vm export clean distclean
 
 all: kernel tests
 
@@ -48,6 +52,24 @@ bench-stock: kernel bench-bin
 
 check: kernel tests
 	@tests/check.sh $(T)
+
+STRESS_SECONDS ?= 180
+STRESS_CMD = STRESS_SECONDS=$(STRESS_SECONDS) build/tests/stress $$MAPDIRECT_XFS $$MAPDIRECT_EXT4
+
+stress: kernel tests
+	@echo "==> booting the VM for $(STRESS_SECONDS) s of stress on XFS and ext4"
+	@MAPDIRECT_VM_TIMEOUT=$$(( $(STRESS_SECONDS) + 600 )) vm/run.sh '$(STRESS_CMD)'
+
+kernel-modular: deps
+	@kernel/scripts/build-modular.sh
+
+kernel-kasan: deps
+	@MAPDIRECT_KERNEL_FLAVOUR=kasan kernel/scripts/build.sh
+
+stress-kasan: kernel-kasan tests
+	@echo "==> booting the KASAN kernel for $(STRESS_SECONDS) s of stress on XFS and ext4"
+	@MAPDIRECT_KERNEL=build/obj-kasan/arch/x86/boot/bzImage MAPDIRECT_VM_MEM=3G \
+		MAPDIRECT_VM_TIMEOUT=$$(( $(STRESS_SECONDS) * 3 + 900 )) vm/run.sh '$(STRESS_CMD)'
 
 vm: kernel tests
 	@if [ -n "$$CMD" ]; then vm/run.sh "$$CMD"; else vm/run.sh; fi

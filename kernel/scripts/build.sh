@@ -12,6 +12,15 @@ while read -r f; do
 	frags+=("$FRAGDIR/$f")
 done <"$FRAGDIR/fragments"
 
+# MAPDIRECT_KERNEL_FLAVOUR=kasan: the stress kernel, in its own build
+# directory, with kernel/config/kasan.config on top (make stress-kasan).
+flavour=${MAPDIRECT_KERNEL_FLAVOUR:-}
+case "$flavour" in
+'') ;;
+kasan) OBJ=$BUILD/obj-kasan; frags+=("$FRAGDIR/kasan.config") ;;
+*) die "MAPDIRECT_KERNEL_FLAVOUR=$flavour: unknown (kasan is the only one)" ;;
+esac
+
 jobs=$(nproc)
 kmake=(make -s -C "$SRC" O="$OBJ" -j"$jobs" KBUILD_BUILD_USER=mapdirect KBUILD_BUILD_HOST=mapdirect)
 if command -v ccache >/dev/null; then
@@ -61,6 +70,6 @@ fi
 step "building bzImage in ${OBJ#"$REPO"/} (make -j$jobs)"
 start=$(date +%s)
 "${kmake[@]}" bzImage
-"${kmake[@]}" headers_install INSTALL_HDR_PATH="$BUILD/headers" >/dev/null
+[ -n "$flavour" ] || "${kmake[@]}" headers_install INSTALL_HDR_PATH="$BUILD/headers" >/dev/null
 verify_config
 step "kernel built in $(($(date +%s) - start)) s: ${OBJ#"$REPO"/}/arch/x86/boot/bzImage"
