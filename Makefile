@@ -61,7 +61,7 @@ stress: kernel tests
 	@MAPDIRECT_VM_TIMEOUT=$$(( $(STRESS_SECONDS) + 600 )) vm/run.sh '$(STRESS_CMD)'
 
 kernel-modular: deps
-	@kernel/scripts/build-modular.sh
+	@MAPDIRECT_KERNEL_FLAVOUR=modular kernel/scripts/build.sh
 
 kernel-kasan: deps
 	@MAPDIRECT_KERNEL_FLAVOUR=kasan kernel/scripts/build.sh

@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
 # Configure (when the fragments changed) and build the kernel out of tree in
 # build/obj, then install its UAPI headers into build/headers for userspace.
+#
+# MAPDIRECT_KERNEL_FLAVOUR picks another kernel, in its own build directory:
+#   kasan    the stress kernel: the test config + kernel/config/kasan.config,
+#            in build/obj-kasan (make stress-kasan);
+#   modular  DEV_DAX, the RDMA core and drivers, XFS and ext4 as modules
+#            (vm.config + kernel/config/modular.config), in build/obj-modular,
+#            built, never booted: modpost finds symbols a module needs that
+#            the core does not export (make kernel-modular).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -12,14 +20,20 @@ while read -r f; do
 	frags+=("$FRAGDIR/$f")
 done <"$FRAGDIR/fragments"
 
-# MAPDIRECT_KERNEL_FLAVOUR=kasan: the stress kernel, in its own build
-# directory, with kernel/config/kasan.config on top (make stress-kasan).
 flavour=${MAPDIRECT_KERNEL_FLAVOUR:-}
+targets=(bzImage)
 case "$flavour" in
 '') ;;
 kasan) OBJ=$BUILD/obj-kasan; frags+=("$FRAGDIR/kasan.config") ;;
-*) die "MAPDIRECT_KERNEL_FLAVOUR=$flavour: unknown (kasan is the only one)" ;;
+modular)
+	OBJ=$BUILD/obj-modular
+	frags=("$FRAGDIR/vm.config" "$FRAGDIR/modular.config")
+	targets=(bzImage modules) ;;
+*) die "MAPDIRECT_KERNEL_FLAVOUR=$flavour: unknown (kasan or modular)" ;;
 esac
+# Fragments whose every line must stick; modular.config overrides vm.config.
+checked=("${frags[@]}")
+if [ "$flavour" = modular ]; then checked=("$FRAGDIR/modular.config"); fi
 
 jobs=$(nproc)
 kmake=(make -s -C "$SRC" O="$OBJ" -j"$jobs" KBUILD_BUILD_USER=mapdirect KBUILD_BUILD_HOST=mapdirect)
@@ -33,7 +47,7 @@ fi
 # kconfig silently drops symbols whose dependencies are missing.
 verify_config() {
 	local f line sym want got bad=0
-	for f in "${frags[@]}"; do
+	for f in "${checked[@]}"; do
 		while read -r line; do
 			case "$line" in
 			CONFIG_*=*) sym=${line%%=*}; want=$line ;;
@@ -67,9 +81,9 @@ if [ ! -f "$OBJ/.config" ] || ! cat "${frags[@]}" | sha1sum | cmp -s - "$OBJ/.ma
 	configure
 fi
 
-step "building bzImage in ${OBJ#"$REPO"/} (make -j$jobs)"
+step "building ${targets[*]} in ${OBJ#"$REPO"/} (make -j$jobs)"
 start=$(date +%s)
-"${kmake[@]}" bzImage
+"${kmake[@]}" "${targets[@]}"
 [ -n "$flavour" ] || "${kmake[@]}" headers_install INSTALL_HDR_PATH="$BUILD/headers" >/dev/null
 verify_config
 step "kernel built in $(($(date +%s) - start)) s: ${OBJ#"$REPO"/}/arch/x86/boot/bzImage"
