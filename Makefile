@@ -68,7 +68,10 @@ kernel-kasan: deps
 
 stress-kasan: kernel-kasan tests
 	@echo "==> booting the KASAN kernel for $(STRESS_SECONDS) s of stress on XFS and ext4"
+	@# KASAN under TCG is slow enough to trip the 20 s soft-lockup watchdog
+	@# while booting (ACPI init); 60 s makes it 120 s, still caught.
 	@MAPDIRECT_KERNEL=build/obj-kasan/arch/x86/boot/bzImage MAPDIRECT_VM_MEM=3G \
+		MAPDIRECT_VM_APPEND=watchdog_thresh=60 \
 		MAPDIRECT_VM_TIMEOUT=$$(( $(STRESS_SECONDS) * 3 + 900 )) vm/run.sh '$(STRESS_CMD)'
 
 vm: kernel tests
