@@ -22,6 +22,8 @@ packages=(
 	# userspace build
 	libibverbs-dev librdmacm-dev
 )
+# And the kernel source itself: linux-source-6.12, at the version pinned in
+# kernel/source.conf (KERNEL_SOURCE_PACKAGE=KERNEL_SOURCE_VERSION, below).
 
 missing=()
 for p in "${packages[@]}"; do
