@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reg-mr-poison: a memory failure in a MAP_DIRECT file revokes its leases
+ * at once.  The block map does not change, but the data is lost, and an
+ * RDMA device that keeps reading or writing the page consumes the poison
+ * (on hardware an uncorrectable DMA error; with rxe a CPU read of poison in
+ * the kernel).  So, with lease-break-time 30 s:
+ *
+ *  - another process poisons one page of the file (MADV_HWPOISON through
+ *    its own, plain, mapping: memory_failure() as for a real error);
+ *  - the holder is notified, and its registration is revoked within 5 s:
+ *    the peer's next RDMA WRITE fails with a remote access error;
+ *  - the lease is gone from /proc/locks and the kernel log says why.
+ *
+ * The poisoned file is kept (renamed), so that no later test gets its
+ * block.  Without the kernel's memory-failure hook the registration kept
+ * working until the holder deregistered.
+ *
+ * usage: reg_mr_poison DIR
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <infiniband/verbs.h>
+
+#include "lib/check.h"
+#include "lib/dax.h"
+#include "lib/kmsg.h"
+#include "lib/rpair.h"
+
+#ifndef MAP_DIRECT
+#define MAP_DIRECT 0x200000
+#endif
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON 100
+#endif
+#define LEN (2u << 20)
+#define BAD (1u << 20)		/* offset of the poisoned page */
+#define BREAK_TIME "/proc/sys/fs/lease-break-time"
+#define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+		IBV_ACCESS_REMOTE_READ)
+
+static atomic_int sigio, sigbus_code = -1;
+
+static void on_sigio(int sig)
+{
+	(void)sig;
+	sigio = 1;
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	sigbus_code = si->si_code;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int old_break = -1;
+
+static void restore(void)
+{
+	FILE *f;
+
+	if (old_break < 0 || !(f = fopen(BREAK_TIME, "w")))
+		return;
+	fprintf(f, "%d\n", old_break);
+	fclose(f);
+}
+
+static void set_break_time(int secs)
+{
+	FILE *f = fopen(BREAK_TIME, "r");
+
+	CHECK(f && fscanf(f, "%d", &old_break) == 1, "read %s", BREAK_TIME);
+	fclose(f);
+	atexit(restore);
+	f = fopen(BREAK_TIME, "w");
+	CHECK(f && fprintf(f, "%d\n", secs) > 0 && fclose(f) == 0, "write %s: %s",
+	      BREAK_TIME, strerror(errno));
+}
+
+/* Is there a lease of this process on inode @ino in /proc/locks? */
+static int lease_listed(ino_t ino)
+{
+	char line[256], want[64];
+	FILE *f = fopen("/proc/locks", "r");
+	int found = 0, pid;
+
+	CHECK(f, "/proc/locks: %s", strerror(errno));
+	snprintf(want, sizeof(want), ":%lu ", (unsigned long)ino);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "LEASE") && strstr(line, want) &&
+		    !strstr(line, "->") &&
+		    sscanf(line, "%*d: %*s %*s %*s %d", &pid) == 1 &&
+		    pid == getpid())
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+static void child_sigbus(int sig)
+{
+	(void)sig;
+	_exit(0);		/* the poisoner is told too: expected */
+}
+
+/* In a child: poison the page at @off through a plain shared mapping. */
+static void poison(const char *path, off_t off)
+{
+	int status;
+	pid_t pid = fork();
+
+	CHECK_SYS(pid);
+	if (!pid) {
+		int fd = open(path, O_RDWR);
+		volatile char *m;
+
+		signal(SIGBUS, child_sigbus);
+		if (fd < 0)
+			_exit(3);
+		m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, off);
+		if (m == MAP_FAILED)
+			_exit(4);
+		(void)m[0];
+		if (madvise((void *)m, 4096, MADV_HWPOISON)) {
+			fprintf(stderr, "madvise(MADV_HWPOISON): %s (needs CAP_SYS_ADMIN "
+				"and CONFIG_MEMORY_FAILURE)\n", strerror(errno));
+			_exit(5);
+		}
+		_exit(0);
+	}
+	alarm(60);
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	alarm(0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the poisoning child failed (status %#x)", status);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+	char path[4096], kept[4200], what[64];
+	unsigned char *cbuf;
+	struct ibv_mr *mr, *cmr;
+	struct rpair p;
+	struct stat st;
+	double t0, took;
+	int fd, rc;
+	char *map;
+
+	CHECK(argc == 2, "usage: reg_mr_poison DIR");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	set_break_time(30);
+	signal(SIGIO, on_sigio);
+	CHECK_SYS(sigaction(SIGBUS, &sa, NULL));
+
+	fd = dax_make_file(argv[1], "reg-mr-poison.dat", LEN, path, sizeof(path));
+	CHECK_SYS(fstat(fd, &st));
+	map = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
+	CHECK(map != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
+	CHECK(rpair_connect(&p, need_env("MAPDIRECT_RXE0_ADDR"),
+			    need_env("MAPDIRECT_RXE1_ADDR"), "7481") == 0,
+	      "cannot connect the RDMA pair (is Soft-RoCE up? rdma link show)");
+	cbuf = aligned_alloc(4096, 4096);
+	CHECK(cbuf, "out of memory");
+	cmr = ibv_reg_mr(p.cli->pd, cbuf, 4096, ACCESS);
+	CHECK(cmr, "ibv_reg_mr (client, DRAM): %s", strerror(errno));
+	mr = ibv_reg_mr(p.srv->pd, map, LEN, ACCESS);
+	CHECK(mr, "ibv_reg_mr on a MAP_DIRECT mapping of %s: %s", path, strerror(errno));
+	memset(cbuf, 0x11, 4096);
+	rc = rpair_rdma(&p, IBV_WR_RDMA_WRITE, cbuf, 4096, cmr, (uintptr_t)map, mr->rkey);
+	CHECK(rc == IBV_WC_SUCCESS, "RDMA WRITE before the memory failure: %s",
+	      rc < 0 ? "post error" : ibv_wc_status_str(rc));
+	CHECK(lease_listed(st.st_ino), "no lease listed for the MAP_DIRECT mapping");
+
+	t0 = now();
+	poison(path, BAD);
+	while ((!sigio || lease_listed(st.st_ino)) && now() < t0 + 5)
+		usleep(10000);
+	took = now() - t0;
+	CHECK(sigio, "the holder was not notified within 5 s of the memory failure");
+	CHECK(!lease_listed(st.st_ino), "the lease is still held 5 s after a memory failure "
+	      "in the file (lease-break-time is 30 s: it must be revoked at once)");
+	memset(cbuf, 0x22, 4096);
+	rc = rpair_rdma(&p, IBV_WR_RDMA_WRITE, cbuf, 4096, cmr, (uintptr_t)map, mr->rkey);
+	CHECK(rc == IBV_WC_REM_ACCESS_ERR, "RDMA WRITE after the memory failure completed "
+	      "with %s; expected a remote access error (registration revoked)",
+	      rc < 0 ? "a post error" : ibv_wc_status_str(rc));
+	snprintf(what, sizeof(what), "inode %lu ", (unsigned long)st.st_ino);
+	CHECK(kmsg_has(what, "at once: its memory failed"),
+	      "the kernel log does not say why the mapping of %s was revoked", path);
+
+	CHECK(ibv_dereg_mr(mr) == 0, "ibv_dereg_mr after revocation: %s", strerror(errno));
+	CHECK_SYS(munmap(map, LEN));
+	close(fd);
+	/* Keep the poisoned block out of every later test's way. */
+	snprintf(kept, sizeof(kept), "%s.%d.poisoned", path, getpid());
+	CHECK_SYS(rename(path, kept));
+	ibv_dereg_mr(cmr);
+	rpair_close(&p);
+	free(cbuf);
+	printf("memory failure at offset %u: holder notified, registration revoked, lease "
+	       "gone after %.2f s (lease-break-time 30 s); holder's SIGBUS si_code %d\n",
+	       BAD, took, sigbus_code);
+	return 0;
+}
