@@ -32,6 +32,16 @@ fi
 split=
 [ $# -eq 0 ] && [ "$(nproc)" -ge 2 ] && split=1
 start=$(date +%s)
+# Ctrl-C or SIGTERM stops both VMs (the background one ignores SIGINT, as
+# background jobs of scripts do, so it gets SIGTERM from us).
+selftests=
+stop() {
+	trap - INT TERM HUP
+	[ -n "$selftests" ] && kill -TERM "$selftests" 2>/dev/null && wait "$selftests"
+	echo "check: interrupted" >&2
+	exit 130
+}
+trap stop INT TERM HUP
 if [ -n "$split" ]; then
 	echo "==> booting two VMs: kernel selftests, and the other tests (one line per test)"
 	MAPDIRECT_VM_DIR=$REPO/build/vm2 MAPDIRECT_VM_SMP=1 MAPDIRECT_VM_QUIET=1 \
@@ -47,12 +57,17 @@ fi
 	-e "^vm: power cut: QEMU killed" | tee "$out"
 vmrc=${PIPESTATUS[0]}
 unset MAPDIRECT_VM_KILL_ON
+# Which VM's console log to read when the kernel's verdict is bad.
+logs=
+[ "$vmrc" -eq 0 ] || logs="build/vm/console.log"
 if [ -n "$split" ]; then
 	wait "$selftests"
 	rc=$?
+	[ "$rc" -eq 0 ] || logs="${logs:+$logs, }build/vm2/console.log (kernel selftests)"
 	[ "$vmrc" -eq 0 ] && vmrc=$rc
 	grep -v '^vm: exit status' "$REPO/build/check-selftests.log" | tee -a "$out"
 fi
+trap - INT TERM HUP
 [ -n "$powercut" ] && echo "vm: tests done and power cut ($(($(date +%s) - start)) s; console logs: build/vm/console.log${split:+, build/vm2/console.log})"
 
 # Power cut, second half: reboot on the same NVDIMMs and check the data.
@@ -74,7 +89,7 @@ if [ "$vmrc" -eq 0 ]; then
 	echo "PASS kernel-log-clean"
 	passed=$((passed + 1))
 else
-	echo "FAIL kernel-log-clean (vm/run.sh exit $vmrc; console log: build/vm/console.log)"
+	echo "FAIL kernel-log-clean (vm/run.sh exit $vmrc; console log: $logs)"
 	failed=$((failed + 1))
 fi
 [ $((passed + failed)) -gt 1 ] || { echo "no test ran"; failed=$((failed + 1)); }

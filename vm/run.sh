@@ -13,7 +13,12 @@
 # MAPDIRECT_KERNEL (another bzImage, e.g. the stock kernel of bench/stock.sh),
 # MAPDIRECT_VM_APPEND (extra kernel command line, e.g. initcall_debug),
 # MAPDIRECT_VM_DIR (default build/vm: NVDIMM images, console log, out share;
-# VMs with different directories can run side by side).
+# VMs with different directories can run side by side), MAPDIRECT_VM_ACCEL
+# (kvm or tcg; default: KVM if it works on this machine, probed once by
+# vm/probe-kvm.sh and remembered in build/accel, else TCG).
+#
+# Ctrl-C, SIGTERM or SIGHUP stop QEMU and exit 130; if this script is killed
+# outright, QEMU gets SIGKILL with it (parent-death signal).
 #
 # The guest's root is the host's / (read-only, virtio-9p); build/vm/out is
 # writable at /mnt/out.  Emulated NVDIMMs are sparse files in build/vm/.
@@ -42,7 +47,38 @@ mkdir -p "$VMDIR/out"
 exec 9>"$VMDIR/lock"
 flock -n 9 || die "another VM is running from this tree (${VMDIR#"$REPO"/}/lock)"
 
+# QEMU dies with this script: on Ctrl-C, SIGTERM or SIGHUP we stop it
+# (timeout passes SIGTERM on); if we are killed outright, the kernel sends
+# both timeout and QEMU SIGKILL (parent-death signal).
+qpid=
+stop_vm() {
+	trap - INT TERM HUP
+	[ -n "$qpid" ] && kill -TERM "$qpid" 2>/dev/null
+	pkill -TERM -f "qemu-system.*$VMDIR/nvdimm0.img" 2>/dev/null
+	echo "vm: interrupted: QEMU stopped" >&2
+	exit 130
+}
+trap stop_vm INT TERM HUP
+
 [ $interactive = 1 ] || printf '%s\n' "$*" >"$VMDIR/out/.cmd"
+
+# KVM where it works (fast VMs on real machines), TCG otherwise: the
+# project's own machines have a /dev/kvm that cannot run guests.
+accel=${MAPDIRECT_VM_ACCEL:-}
+if [ -z "$accel" ]; then
+	accel=$(cat "$BUILD/accel" 2>/dev/null)
+	case "$accel" in kvm | tcg) ;; *)
+		echo "vm: checking whether KVM works here (once, up to 20 s)" >&2
+		accel=$("$REPO/vm/probe-kvm.sh" "$KERNEL")
+		echo "$accel" >"$BUILD/accel"
+		echo "vm: using ${accel^^} (remembered in ${BUILD#"$REPO"/}/accel)" >&2 ;;
+	esac
+fi
+case "$accel" in
+kvm) cpu=host ;;
+tcg) cpu=max ;;
+*) die "MAPDIRECT_VM_ACCEL=$accel: use kvm or tcg" ;;
+esac
 
 # NVDIMM images: sparse; sizes are part of the layout the guest expects.
 # The 2G image comes up as region1 (XFS), the 1G one as region2 (ext4).
@@ -67,7 +103,7 @@ append+=" mapdirect_interactive=$interactive MAPDIRECT_KEEP=${MAPDIRECT_KEEP:-0}
 append+=" ${MAPDIRECT_VM_APPEND:-}"
 
 : >"$LOG"
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "${MAPDIRECT_VM_SMP:-2}"
+qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "${MAPDIRECT_VM_SMP:-2}"
 	-machine pc,nvdimm=on -m "${MAPDIRECT_VM_MEM:-2G},slots=4,maxmem=8G"
 	"${nvdimm_args[@]}"
 	-kernel "$KERNEL" -append "$append"
@@ -78,6 +114,8 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "${MAPDIRECT_VM_SMP:-2}"
 	-display none -nodefaults -no-reboot -monitor none
 	-serial "file:$LOG")
 
+guarded=(setpriv --pdeathsig KILL timeout "$timeout_s" setpriv --pdeathsig KILL)
+
 start=$(date +%s)
 if [ $interactive = 1 ]; then
 	timeout --foreground "$timeout_s" "${qemu[@]}" -serial stdio
@@ -86,7 +124,7 @@ elif [ -n "${MAPDIRECT_VM_KILL_ON:-}" ]; then
 	# Power cut: once the guest prints the marker, kill QEMU outright (no
 	# sync, no unmount).  The NVDIMM images keep what the guest stored.
 	cut=0
-	coproc QEMU { timeout "$timeout_s" "${qemu[@]}" -serial stdio </dev/null; }
+	coproc QEMU { "${guarded[@]}" "${qemu[@]}" -serial stdio </dev/null; }
 	qpid=$QEMU_PID qout=${QEMU[0]} # bash unsets both when the coproc ends
 	while IFS= read -r line <&"$qout"; do
 		printf '%s\n' "$line"
@@ -98,9 +136,13 @@ elif [ -n "${MAPDIRECT_VM_KILL_ON:-}" ]; then
 	wait "$qpid" 2>/dev/null
 	qrc=$?
 else
-	timeout "$timeout_s" "${qemu[@]}" -serial stdio </dev/null
+	# In the background, so that the trap runs while we wait.
+	"${guarded[@]}" "${qemu[@]}" -serial stdio </dev/null &
+	qpid=$!
+	wait "$qpid"
 	qrc=$?
 fi
+trap - INT TERM HUP
 elapsed=$(($(date +%s) - start))
 
 # Verdict from the console log.
