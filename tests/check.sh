@@ -1,23 +1,19 @@
 #!/usr/bin/env bash
 # make check: boot the VM once, run the tests of tests/list in it, then judge
 # the kernel log too.  Ends with the one line "N passed, N failed".
-# usage: tests/check.sh [NAME-PATTERN...]
+# usage: tests/check.sh [NAME-GLOB|!NAME-GLOB...] (see tests/lib/select.sh)
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 out=$REPO/build/check.log
 mkdir -p "$REPO/build"
 
-selected() { # name patterns...
-	local t=$1 pat
-	shift
-	[ $# -eq 0 ] && return 0
-	for pat in "$@"; do [[ $t == "$pat" ]] && return 0; done
-	return 1
-}
+# shellcheck source=lib/select.sh
+. "$REPO/tests/lib/select.sh"
 
 # The power cut needs two boots: its first half (store, then QEMU killed with
 # no sync) ends the main run, so it costs only the one extra boot.
-cmd="tests/run-guest.sh $*"
+# The guest's shell parses the command again: quote every pattern.
+cmd="tests/run-guest.sh$(printf ' %q' "$@")"
 powercut=
 if selected powercut "$@"; then
 	powercut=1

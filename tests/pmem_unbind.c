@@ -29,6 +29,7 @@
 
 #include "lib/check.h"
 #include "lib/dax.h"
+#include "lib/sys.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -43,26 +44,6 @@ static void on_sigio(int sig)
 {
 	(void)sig;
 	sigio = 1;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int old_break = -1;
-
-static void restore(void)
-{
-	FILE *f;
-
-	if (old_break < 0 || !(f = fopen(BREAK_TIME, "w")))
-		return;
-	fprintf(f, "%d\n", old_break);
-	fclose(f);
 }
 
 static int write_str(const char *path, const char *s)
@@ -85,7 +66,6 @@ int main(int argc, char **argv)
 	int fd, pipefd[2], status;
 	ssize_t n;
 	pid_t pid;
-	FILE *f;
 
 	CHECK(argc == 4, "usage: pmem_unbind DIR DEV MOUNT-OPTIONS");
 	dir = argv[1];
@@ -103,11 +83,7 @@ int main(int argc, char **argv)
 	CHECK(access(sys, F_OK) == 0, "%s (from /sys/block/.../device) is not bound to "
 	      "nd_pmem: no %s", ns, sys);
 
-	f = fopen(BREAK_TIME, "r");
-	CHECK(f && fscanf(f, "%d", &old_break) == 1, "read %s", BREAK_TIME);
-	fclose(f);
-	atexit(restore);
-	CHECK(write_str(BREAK_TIME, "20\n") == 0, "write %s: %s", BREAK_TIME, strerror(errno));
+	set_knob(BREAK_TIME, 20);
 
 	signal(SIGIO, on_sigio);
 	fd = dax_make_file(dir, "pmem-unbind.dat", LEN, path, sizeof(path));

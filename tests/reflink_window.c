@@ -29,6 +29,7 @@
 
 #include "lib/check.h"
 #include "lib/dax.h"
+#include "lib/sys.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -45,43 +46,6 @@ static void on_sigio(int sig)
 	sigio = 1;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int read_int(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int v = -1;
-
-	CHECK(f, "%s: %s (is this the patched kernel?)", path, strerror(errno));
-	CHECK(fscanf(f, "%d", &v) == 1, "%s: unreadable", path);
-	fclose(f);
-	return v;
-}
-
-static void write_int(const char *path, int v)
-{
-	FILE *f = fopen(path, "w");
-
-	CHECK(f && fprintf(f, "%d\n", v) > 0 && fclose(f) == 0, "write %s: %s", path,
-	      strerror(errno));
-}
-
-static int old_knob = -1, old_break = -1;
-
-static void restore(void)
-{
-	if (old_knob >= 0)
-		write_int(KNOB, old_knob);
-	if (old_break >= 0)
-		write_int(BREAK_TIME, old_break);
-}
-
 int main(int argc, char **argv)
 {
 	char dst[4096], src[4096], *map, *buf;
@@ -92,10 +56,8 @@ int main(int argc, char **argv)
 
 	CHECK(argc == 2, "usage: reflink_window DIR");
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	old_knob = read_int(KNOB);
-	old_break = read_int(BREAK_TIME);
-	atexit(restore);
-	write_int(BREAK_TIME, 20);
+	set_knob(KNOB, 0);
+	set_knob(BREAK_TIME, 20);
 	signal(SIGIO, on_sigio);
 
 	dfd = dax_make_file(argv[1], "reflink-window.dst", LEN, dst, sizeof(dst));
@@ -105,7 +67,7 @@ int main(int argc, char **argv)
 	memset(buf, 's', LEN);
 	CHECK(pwrite(sfd, buf, LEN, 0) == LEN && fsync(sfd) == 0, "write %s: %s", src,
 	      strerror(errno));
-	write_int(KNOB, 1500);
+	set_knob(KNOB, 1500);
 
 	CHECK_SYS(pipe(pipefd));
 	t0 = now();

@@ -44,6 +44,7 @@
 #include "lib/breaker.h"
 #include "lib/dax.h"
 #include "lib/rpair.h"
+#include "lib/sys.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -62,39 +63,12 @@ static void on_sigio(int sig)
 	sigio = 1;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void write_file(const char *path, const char *s)
 {
 	FILE *f = fopen(path, "w");
 
 	CHECK(f && fputs(s, f) >= 0 && fclose(f) == 0, "write %s: %s", path,
 	      strerror(errno));
-}
-
-/* Is there a lease of this process on inode @ino in /proc/locks? */
-static int lease_listed(ino_t ino)
-{
-	char line[256], want[64];
-	FILE *f = fopen("/proc/locks", "r");
-	int found = 0, pid;
-
-	CHECK(f, "/proc/locks: %s", strerror(errno));
-	snprintf(want, sizeof(want), ":%lu ", (unsigned long)ino);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "LEASE") && strstr(line, want) &&
-		    !strstr(line, "->") &&
-		    sscanf(line, "%*d: %*s %*s %*s %d", &pid) == 1 &&
-		    pid == getpid())
-			found = 1;
-	fclose(f);
-	return found;
 }
 
 static char *map_direct(int fd)

@@ -31,6 +31,7 @@
 #include "lib/check.h"
 #include "lib/dax.h"
 #include "lib/rdev.h"
+#include "lib/sys.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -57,44 +58,6 @@ static void *do_reg(void *arg)
 	return NULL;
 }
 
-static int read_int(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int v = -1;
-
-	CHECK(f, "%s: %s (is this the patched kernel?)", path, strerror(errno));
-	CHECK(fscanf(f, "%d", &v) == 1, "%s: unreadable", path);
-	fclose(f);
-	return v;
-}
-
-static void write_int(const char *path, int v)
-{
-	FILE *f = fopen(path, "w");
-
-	CHECK(f && fprintf(f, "%d\n", v) > 0 && fclose(f) == 0, "write %s: %s", path,
-	      strerror(errno));
-}
-
-static int old_knob = -1, old_break = -1;
-
-/* Global settings go back however the test ends. */
-static void restore(void)
-{
-	if (old_knob >= 0)
-		write_int(KNOB, old_knob);
-	if (old_break >= 0)
-		write_int(BREAK_TIME, old_break);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
 	struct ibv_context *ctx;
@@ -110,12 +73,9 @@ int main(int argc, char **argv)
 	ctx = rdev_open(need_env("MAPDIRECT_RXE0"));
 	r.pd = ibv_alloc_pd(ctx);
 	CHECK(r.pd, "ibv_alloc_pd: %s", strerror(errno));
-	old_knob = read_int(KNOB);
-	old_break = read_int(BREAK_TIME);
-	atexit(restore);
 	signal(SIGIO, SIG_IGN);		/* the holder never cooperates */
-	write_int(BREAK_TIME, 0);	/* revoke as soon as the break starts */
-	write_int(KNOB, 1500);
+	set_knob(BREAK_TIME, 0);	/* revoke as soon as the break starts */
+	set_knob(KNOB, 1500);
 
 	fd = dax_make_file(argv[1], "reg_mr_inflight.dat", LEN, path, sizeof(path));
 	r.addr = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT,
@@ -141,7 +101,7 @@ int main(int argc, char **argv)
 	munmap(r.addr, LEN);
 
 	/* The file is usable again: a new mapping registers fine. */
-	write_int(KNOB, 0);
+	set_knob(KNOB, 0);
 	CHECK_SYS(ftruncate(fd, 0));
 	close(fd);
 	fd = dax_make_file(argv[1], "reg_mr_inflight.dat", LEN, path, sizeof(path));

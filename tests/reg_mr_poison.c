@@ -34,6 +34,7 @@
 #include "lib/dax.h"
 #include "lib/kmsg.h"
 #include "lib/rpair.h"
+#include "lib/sys.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -60,57 +61,6 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	(void)sig;
 	(void)uc;
 	sigbus_code = si->si_code;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int old_break = -1;
-
-static void restore(void)
-{
-	FILE *f;
-
-	if (old_break < 0 || !(f = fopen(BREAK_TIME, "w")))
-		return;
-	fprintf(f, "%d\n", old_break);
-	fclose(f);
-}
-
-static void set_break_time(int secs)
-{
-	FILE *f = fopen(BREAK_TIME, "r");
-
-	CHECK(f && fscanf(f, "%d", &old_break) == 1, "read %s", BREAK_TIME);
-	fclose(f);
-	atexit(restore);
-	f = fopen(BREAK_TIME, "w");
-	CHECK(f && fprintf(f, "%d\n", secs) > 0 && fclose(f) == 0, "write %s: %s",
-	      BREAK_TIME, strerror(errno));
-}
-
-/* Is there a lease of this process on inode @ino in /proc/locks? */
-static int lease_listed(ino_t ino)
-{
-	char line[256], want[64];
-	FILE *f = fopen("/proc/locks", "r");
-	int found = 0, pid;
-
-	CHECK(f, "/proc/locks: %s", strerror(errno));
-	snprintf(want, sizeof(want), ":%lu ", (unsigned long)ino);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "LEASE") && strstr(line, want) &&
-		    !strstr(line, "->") &&
-		    sscanf(line, "%*d: %*s %*s %*s %d", &pid) == 1 &&
-		    pid == getpid())
-			found = 1;
-	fclose(f);
-	return found;
 }
 
 static void child_sigbus(int sig)
@@ -165,7 +115,7 @@ int main(int argc, char **argv)
 
 	CHECK(argc == 2, "usage: reg_mr_poison DIR");
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	set_break_time(30);
+	set_knob(BREAK_TIME, 30);
 	signal(SIGIO, on_sigio);
 	CHECK_SYS(sigaction(SIGBUS, &sa, NULL));
 

@@ -27,6 +27,7 @@
 #include "lib/check.h"
 #include "lib/dax.h"
 #include "lib/rdev.h"
+#include "lib/sys.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -43,26 +44,6 @@ static void on_sigio(int sig)
 	sigio = 1;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int old_break = -1;
-
-static void restore(void)
-{
-	FILE *f;
-
-	if (old_break < 0 || !(f = fopen(BREAK_TIME, "w")))
-		return;
-	fprintf(f, "%d\n", old_break);
-	fclose(f);
-}
-
 /*
  * The registrant: register @map, say 'r', wait up to 15 s for the break
  * notice, then deregister, unmap and say 'n' (notified) or 't' (timed out).
@@ -75,7 +56,6 @@ static void registrant(char *map, int out)
 	double t0;
 	char c;
 
-	old_break = -1;			/* the parent restores it */
 	signal(SIGIO, on_sigio);
 	ctx = rdev_open(need_env("MAPDIRECT_RXE0"));
 	pd = ibv_alloc_pd(ctx);
@@ -111,16 +91,10 @@ int main(int argc, char **argv)
 	int fd, pipefd[2], done, status;
 	pid_t child, breaker;
 	double took;
-	FILE *f;
 
 	CHECK(argc == 2, "usage: reg_mr_registrant DIR");
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	f = fopen(BREAK_TIME, "r");
-	CHECK(f && fscanf(f, "%d", &old_break) == 1, "read %s", BREAK_TIME);
-	fclose(f);
-	atexit(restore);
-	f = fopen(BREAK_TIME, "w");
-	CHECK(f && fputs("20\n", f) >= 0 && fclose(f) == 0, "write %s", BREAK_TIME);
+	set_knob(BREAK_TIME, 20);
 
 	fd = dax_make_file(argv[1], "reg-mr-registrant.dat", LEN, path, sizeof(path));
 	map = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);

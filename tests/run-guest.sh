@@ -12,21 +12,8 @@ rm -rf "$logdir"
 mkdir -p "$logdir"
 per_test_timeout=${MAPDIRECT_TEST_TIMEOUT:-300}
 
-# Patterns are shell globs; !GLOB excludes.  No inclusive pattern: all.
-selected() {
-	local name=$1 pat incl=0 hit=0
-	shift
-	for pat in "$@"; do
-		# shellcheck disable=SC2053
-		if [[ $pat == '!'* ]]; then
-			[[ $name == ${pat#!} ]] && return 1
-		else
-			incl=1
-			[[ $name == $pat ]] && hit=1
-		fi
-	done
-	[ $incl = 0 ] || [ $hit = 1 ]
-}
+# shellcheck source=lib/select.sh
+. tests/lib/select.sh
 
 report_tap() { # prefix log rc secs
 	local prefix=$1 log=$2 rc=$3 secs=$4 n=0 line status t

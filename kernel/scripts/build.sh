@@ -81,9 +81,29 @@ if [ ! -f "$OBJ/.config" ] || ! cat "${frags[@]}" | sha1sum | cmp -s - "$OBJ/.ma
 	configure
 fi
 
-step "building ${targets[*]} in ${OBJ#"$REPO"/} (make -j$jobs)"
+# The build's own output goes to a log; the terminal gets a progress line
+# every 30 s (files compiled so far, and how many the last full build of
+# this directory compiled), and the log's tail if the build fails.
+log=$BUILD/kernel${flavour:+-$flavour}.log
+step "building ${targets[*]} in ${OBJ#"$REPO"/} (make -j$jobs; log: ${log#"$REPO"/})"
 start=$(date +%s)
-"${kmake[@]}" "${targets[@]}"
+total=$(cat "$OBJ/.mapdirect-objects" 2>/dev/null || true)
+verbose=("${kmake[@]}")
+unset 'verbose[1]'		# -s: the log wants one line per file
+"${verbose[@]}" "${targets[@]}" >"$log" 2>&1 &
+mk=$!
+while kill -0 "$mk" 2>/dev/null; do
+	for _ in $(seq 30); do kill -0 "$mk" 2>/dev/null && sleep 1; done
+	kill -0 "$mk" 2>/dev/null || break
+	n=$(grep -c '^  CC' "$log" || true)
+	echo "    $(($(date +%s) - start)) s: $n files compiled${total:+ (a full build compiles about $total)}"
+done
+if ! wait "$mk"; then
+	tail -n 25 "$log" | sed 's/^/  | /' >&2
+	die "the kernel build failed: full log in ${log#"$REPO"/}"
+fi
+n=$(grep -c '^  CC' "$log" || true)
+[ "$n" -lt 500 ] || echo "$n" >"$OBJ/.mapdirect-objects"
 [ -n "$flavour" ] || "${kmake[@]}" headers_install INSTALL_HDR_PATH="$BUILD/headers" >/dev/null
 verify_config
 step "kernel built in $(($(date +%s) - start)) s: ${OBJ#"$REPO"/}/arch/x86/boot/bzImage"

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "sys.h"
+
+double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int read_int(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = -1;
+
+	CHECK(f, "%s: %s (is this the patched kernel?)", path, strerror(errno));
+	CHECK(fscanf(f, "%d", &v) == 1, "%s: unreadable", path);
+	fclose(f);
+	return v;
+}
+
+void write_int(const char *path, int v)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f && fprintf(f, "%d\n", v) > 0 && fclose(f) == 0, "write %s: %s", path,
+	      strerror(errno));
+}
+
+#define MAX_KNOBS 8
+static struct {
+	char path[256];
+	int old;
+} knobs[MAX_KNOBS];
+static int nknobs;
+static pid_t knob_owner;
+
+static void restore_knobs(void)
+{
+	if (getpid() != knob_owner)
+		return;
+	while (nknobs > 0) {
+		FILE *f;
+
+		nknobs--;
+		f = fopen(knobs[nknobs].path, "w");
+		if (!f || fprintf(f, "%d\n", knobs[nknobs].old) < 0 || fclose(f))
+			fprintf(stderr, "warning: could not restore %s to %d\n",
+				knobs[nknobs].path, knobs[nknobs].old);
+	}
+}
+
+void set_knob(const char *path, int v)
+{
+	int i;
+
+	for (i = 0; i < nknobs && strcmp(knobs[i].path, path); i++)
+		;
+	if (i == nknobs) {
+		CHECK(nknobs < MAX_KNOBS && strlen(path) < sizeof(knobs[0].path),
+		      "set_knob: too many knobs");
+		snprintf(knobs[i].path, sizeof(knobs[i].path), "%s", path);
+		knobs[i].old = read_int(path);
+		if (!nknobs++ && !knob_owner) {
+			knob_owner = getpid();
+			atexit(restore_knobs);
+		}
+	}
+	write_int(path, v);
+}
+
+int lease_listed(ino_t ino)
+{
+	char line[256], want[64];
+	FILE *f = fopen("/proc/locks", "r");
+	int found = 0, pid;
+
+	CHECK(f, "/proc/locks: %s", strerror(errno));
+	snprintf(want, sizeof(want), ":%lu ", (unsigned long)ino);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "LEASE") && strstr(line, want) &&
+		    !strstr(line, "->") &&
+		    sscanf(line, "%*d: %*s %*s %*s %d", &pid) == 1 &&
+		    pid == getpid())
+			found = 1;
+	fclose(f);
+	return found;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Clock, kernel knobs and /proc/locks, for the mapdirect userspace tests. */
+#ifndef MAPDIRECT_TESTS_SYS_H
+#define MAPDIRECT_TESTS_SYS_H
+
+#include <sys/types.h>
+
+/* CLOCK_MONOTONIC in seconds. */
+double now(void);
+
+/* Read or write an integer file (/proc/sys/..., /sys/module/...); fail the test otherwise. */
+int read_int(const char *path);
+void write_int(const char *path, int v);
+
+/*
+ * Set an integer knob for the rest of the test: its old value is written
+ * back at exit(), however the test ends (a failed CHECK exits too), so one
+ * failing test cannot change the settings of the tests after it.  Only the
+ * process that set it restores it, not its forked children.
+ */
+void set_knob(const char *path, int v);
+
+/* Does this process hold a lease on inode @ino (listed in /proc/locks)? */
+int lease_listed(ino_t ino);
+
+#endif
