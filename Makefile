@@ -11,6 +11,7 @@
 #                       default 180, per file system, both side by side)
 #   make stress-kasan   the same on a KASAN + kmemleak + lockdep kernel
 #   make kernel-modular build the series with DEV_DAX, RDMA, XFS, ext4 as modules
+#   make lint           shellcheck every script, mandoc -T lint every man page
 #   make vm CMD='...'   boot the VM and run CMD as root in the repository root
 #   make vm             interactive shell in the VM
 #   make kernel         unpack/patch/configure/build the kernel only
@@ -21,7 +22,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: all deps kernel kernel-modular kernel-kasan tests demo-bin demo bench-bin bench bench-stock check stress stress-kasan vm export clean distclean
+.PHONY: all deps kernel kernel-modular kernel-kasan tests demo-bin demo bench-bin bench bench-stock check stress stress-kasan vm export lint clean distclean
 
 all: kernel tests
 
@@ -33,6 +34,15 @@ kernel: deps
 
 tests: deps kernel
 	@$(MAKE) -s -C tests
+
+# Sourced files that exist only at run time (/run/mapdirect.env) are not
+# followed (SC1091).
+SCRIPTS = $(shell git ls-files '*.sh') vm/guest-init
+MANPAGES = $(shell git ls-files 'man/*/*')
+lint: deps
+	@shellcheck -x -e SC1091 $(SCRIPTS)
+	@mandoc -T lint -W warning $(MANPAGES)
+	@echo "lint: $(words $(SCRIPTS)) scripts and $(words $(MANPAGES)) man page(s) clean"
 
 demo-bin: deps
 	@$(MAKE) -s -C demo

@@ -36,6 +36,7 @@ for round in 1 2; do
 	for k in stock patched; do
 		img=$STOCK; [ $k = patched ] && img=$PATCHED
 		step "round $round: $k kernel"
+		# shellcheck disable=SC2016 # expanded by the guest's shell
 		MAPDIRECT_KERNEL=$img MAPDIRECT_VM_QUIET=1 "$REPO/vm/run.sh" \
 			'for d in $MAPDIRECT_XFS $MAPDIRECT_EXT4; do build/bench/mapdirect_bench --costs $d || exit 1; done' |
 			grep '^costs ' | sed "s/^/$k /" | tee -a "$out"

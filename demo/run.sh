@@ -10,7 +10,7 @@
 #          server ignores the notice, the kernel revokes the registration,
 #          and no byte lands in the freed blocks, now another user's file.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 holder=build/demo/holder
 dir=${MAPDIRECT_XFS:?run this in the VM: make demo}
 file=$dir/demo.dat

@@ -21,6 +21,8 @@ packages=(
 	rdma-core ibverbs-providers ibverbs-utils rdmacm-utils
 	# userspace build
 	libibverbs-dev librdmacm-dev
+	# make lint
+	shellcheck mandoc
 )
 # And the kernel source itself: linux-source-6.12, at the version pinned in
 # kernel/source.conf (KERNEL_SOURCE_PACKAGE=KERNEL_SOURCE_VERSION, below).
@@ -55,6 +57,7 @@ versions=$(apt-cache madison "$KERNEL_SOURCE_PACKAGE" | awk -F'|' '{gsub(/ /, ""
 if ! printf '%s\n' "$versions" | grep -qxF "$KERNEL_SOURCE_VERSION"; then
 	echo "error: $KERNEL_SOURCE_PACKAGE version $KERNEL_SOURCE_VERSION is not in the" >&2
 	echo "configured apt archives.  Available versions:" >&2
+	# shellcheck disable=SC2086 # one line per version
 	printf '  %s\n' $versions >&2
 	echo "Pick one, set KERNEL_SOURCE_VERSION in kernel/source.conf, and" >&2
 	echo "check that kernel/patches still apply (make kernel)." >&2

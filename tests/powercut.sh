@@ -12,7 +12,7 @@
 #                                   with guest-write (make check does that,
 #                                   so the power cut costs one boot, not two)
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 out=build/vm/out
 
 guest_write() {
@@ -29,11 +29,12 @@ guest_write() {
 }
 
 check() {
-	[ -s $out/powercut.xfs.expect ] && [ -s $out/powercut.ext4.expect ] || {
+	if ! [ -s $out/powercut.xfs.expect ] || ! [ -s $out/powercut.ext4.expect ]; then
 		echo "powercut: boot 1 did not record the files' layout:"
 		cat $out/powercut.write.log 2>/dev/null
 		return 1
-	}
+	fi
+	# shellcheck disable=SC2016 # expanded by the guest's shell
 	MAPDIRECT_VM_QUIET=1 MAPDIRECT_KEEP=1 vm/run.sh '
 		build/tests/powercut check $MAPDIRECT_XFS /mnt/out/powercut.xfs.expect &&
 		build/tests/powercut check $MAPDIRECT_EXT4 /mnt/out/powercut.ext4.expect'

@@ -6,7 +6,7 @@
 # usage: tests/run-guest.sh [NAME-PATTERN...]   (shell globs, !GLOB excludes;
 #        default: all)
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 logdir=${MAPDIRECT_OUT:-/tmp}/tests
 rm -rf "$logdir"
 mkdir -p "$logdir"
@@ -15,6 +15,7 @@ per_test_timeout=${MAPDIRECT_TEST_TIMEOUT:-300}
 # shellcheck source=lib/select.sh
 . tests/lib/select.sh
 
+# shellcheck disable=SC2094 # only reads $log, awk too
 report_tap() { # prefix log rc secs
 	local prefix=$1 log=$2 rc=$3 secs=$4 n=0 line status t
 	while IFS= read -r line; do

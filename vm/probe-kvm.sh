@@ -7,7 +7,10 @@
 # usage: vm/probe-kvm.sh BZIMAGE
 set -u
 kernel=$1
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo tcg; exit 0; }
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	echo tcg
+	exit 0
+fi
 out=$(timeout --kill-after=2 20 qemu-system-x86_64 -accel kvm -cpu host -m 256M \
 	-kernel "$kernel" -append "console=ttyS0 panic=-1 root=/dev/nonexistent" \
 	-display none -nodefaults -no-reboot -monitor none -serial stdio </dev/null 2>&1)

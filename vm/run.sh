@@ -51,6 +51,7 @@ flock -n 9 || die "another VM is running from this tree (${VMDIR#"$REPO"/}/lock)
 # (timeout passes SIGTERM on); if we are killed outright, the kernel sends
 # both timeout and QEMU SIGKILL (parent-death signal).
 qpid=
+# shellcheck disable=SC2317 # runs from the trap
 stop_vm() {
 	trap - INT TERM HUP
 	[ -n "$qpid" ] && kill -TERM "$qpid" 2>/dev/null
@@ -103,6 +104,7 @@ append+=" mapdirect_interactive=$interactive MAPDIRECT_KEEP=${MAPDIRECT_KEEP:-0}
 append+=" ${MAPDIRECT_VM_APPEND:-}"
 
 : >"$LOG"
+# shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "${MAPDIRECT_VM_SMP:-2}"
 	-machine pc,nvdimm=on -m "${MAPDIRECT_VM_MEM:-2G},slots=4,maxmem=8G"
 	"${nvdimm_args[@]}"

@@ -1,5 +1,6 @@
 # Shared settings for the kernel scripts.  Sourced, not run.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts sourcing this
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=../source.conf
 . "$REPO/kernel/source.conf"
@@ -17,6 +18,7 @@ step() { printf '==> %s\n' "$*"; }
 
 # A hash of everything in kernel/patches that determines the tree.
 series_hash() {
+	# shellcheck disable=SC2046 # one word per patch file name
 	(cd "$PATCHES" && cat series $(grep -v '^\s*#' series | grep -v '^\s*$') 2>/dev/null) |
 		sha1sum | cut -d' ' -f1
 }

@@ -59,10 +59,12 @@ apply_series() {
 }
 
 mkdir -p "$BUILD"
-[ -d "$SRC/.git" ] && git_k rev-parse -q --verify "$BASE_TAG" >/dev/null || unpack
+if ! [ -d "$SRC/.git" ] || ! git_k rev-parse -q --verify "$BASE_TAG" >/dev/null; then
+	unpack
+fi
 
 want=$(series_hash)
-have_hash= have_head=
+have_hash='' have_head=''
 [ -f "$STAMP" ] && read -r have_hash have_head <"$STAMP"
 head=$(git_k rev-parse HEAD)
 
