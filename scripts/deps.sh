@@ -25,7 +25,8 @@ packages=(
 	shellcheck mandoc
 )
 # And the kernel source itself: linux-source-6.12, at the version pinned in
-# kernel/source.conf (KERNEL_SOURCE_PACKAGE=KERNEL_SOURCE_VERSION, below).
+# kernel/source.conf (KERNEL_SOURCE_PACKAGE=KERNEL_SOURCE_VERSION, below),
+# or, once Debian no longer offers that one, the newest 6.12 it does.
 
 missing=()
 for p in "${packages[@]}"; do
@@ -49,20 +50,44 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-echo "Installing: ${missing[*]}"
+echo "Checking Debian's archive for: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 # (No "| grep -q" here: with pipefail, grep's early exit fails the pipe.)
 versions=$(apt-cache madison "$KERNEL_SOURCE_PACKAGE" | awk -F'|' '{gsub(/ /, "", $2); print $2}')
-if ! printf '%s\n' "$versions" | grep -qxF "$KERNEL_SOURCE_VERSION"; then
-	echo "error: $KERNEL_SOURCE_PACKAGE version $KERNEL_SOURCE_VERSION is not in the" >&2
-	echo "configured apt archives.  Available versions:" >&2
-	# shellcheck disable=SC2086 # one line per version
-	printf '  %s\n' $versions >&2
-	echo "Pick one, set KERNEL_SOURCE_VERSION in kernel/source.conf, and" >&2
-	echo "check that kernel/patches still apply (make kernel)." >&2
-	exit 1
+if printf '%s\n' "$versions" | grep -qxF "$KERNEL_SOURCE_PINNED"; then
+	want=$KERNEL_SOURCE_PINNED
+	rm -f "$KERNEL_SOURCE_OVERRIDE"
+else
+	# The pinned point release is gone: take the newest one offered.
+	want=
+	for v in $versions; do
+		if [ -z "$want" ] || dpkg --compare-versions "$v" gt "$want"; then want=$v; fi
+	done
+	if [ -z "$want" ]; then
+		echo "error: apt offers no $KERNEL_SOURCE_PACKAGE at all: is bookworm-security" >&2
+		echo "(or backports) in the apt sources?  The series needs Debian's 6.12 source." >&2
+		exit 1
+	fi
+	echo "note: $KERNEL_SOURCE_PACKAGE $KERNEL_SOURCE_PINNED (pinned in kernel/source.conf)" \
+		"is no longer in Debian's archive; using $want, the newest 6.12 it offers." >&2
+	echo "note: the series is tested on $KERNEL_SOURCE_PINNED; make kernel says whether" \
+		"it applies to $want (recorded in ${KERNEL_SOURCE_OVERRIDE#"$here"/})." >&2
+	mkdir -p "$(dirname "$KERNEL_SOURCE_OVERRIDE")"
+	echo "$want" >"$KERNEL_SOURCE_OVERRIDE"
 fi
+for i in "${!missing[@]}"; do
+	case "${missing[$i]}" in "$KERNEL_SOURCE_PACKAGE="*) unset 'missing[i]' ;; esac
+done
+have_src=$(dpkg-query -W -f='${Version}' "$KERNEL_SOURCE_PACKAGE" 2>/dev/null || true)
+if [ "$have_src" != "$want" ] || [ ! -f "$KERNEL_SOURCE_TARBALL" ]; then
+	missing+=("$KERNEL_SOURCE_PACKAGE=$want")
+fi
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "Nothing to install."
+	exit 0
+fi
+echo "Installing: ${missing[*]}"
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends --allow-downgrades "${missing[@]}" >/tmp/mapdirect-apt.log 2>&1 || {
 	tail -20 /tmp/mapdirect-apt.log >&2

@@ -50,6 +50,8 @@ apply_series() {
 		if ! git_k am -q --keep-cr "$PATCHES/$p" >"$BUILD/am.log" 2>&1; then
 			grep -v -e '^hint:' -e 'git am --' -e '^When you have resolved' "$BUILD/am.log" >&2
 			git_k am --abort >/dev/null 2>&1 || true
+			[ "$KERNEL_SOURCE_VERSION" = "$KERNEL_SOURCE_PINNED" ] ||
+				echo "note: the series is maintained on $KERNEL_SOURCE_PINNED (kernel/source.conf); Debian now offers only $KERNEL_SOURCE_VERSION, and the series must be rebased onto it" >&2
 			die "patch kernel/patches/$p does not apply to $KERNEL_SOURCE_PACKAGE $KERNEL_SOURCE_VERSION"
 		fi
 		n=$((n + 1))
@@ -60,6 +62,15 @@ apply_series() {
 
 mkdir -p "$BUILD"
 if ! [ -d "$SRC/.git" ] || ! git_k rev-parse -q --verify "$BASE_TAG" >/dev/null; then
+	unpack
+elif [ "$(git_k log -1 --format=%s "$BASE_TAG~1")" != \
+     "Debian $KERNEL_SOURCE_PACKAGE $KERNEL_SOURCE_VERSION (pristine)" ]; then
+	# Another point release than the tree was made from (scripts/deps.sh
+	# moved on from a pin Debian no longer offers, or the pin was bumped).
+	if [ -n "$(git_k status --porcelain -uno)" ] || { [ -f "$STAMP" ] &&
+	   [ "$(git_k rev-parse HEAD)" != "$(cut -d' ' -f2 "$STAMP")" ]; }; then
+		die "build/linux was made from another $KERNEL_SOURCE_PACKAGE than $KERNEL_SOURCE_VERSION and has work that is not in kernel/patches: 'make export' it, or remove build/linux"
+	fi
 	unpack
 fi
 
