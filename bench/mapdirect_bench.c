@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -127,6 +128,14 @@ static pid_t start_holder(const char *path, int cooperate, int wfd, int readyfd)
 	_exit(0);
 }
 
+/* Is @fd readable (data or EOF) within @secs? */
+static int readable(int fd, int secs)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, secs * 1000) == 1;
+}
+
 static double timed_break(const char *path, int cooperate, double *react)
 {
 	int res[2], rdy[2], fd;
@@ -137,7 +146,10 @@ static double timed_break(const char *path, int cooperate, double *react)
 	if (pipe(res) || pipe(rdy))
 		die("pipe");
 	pid = start_holder(path, cooperate, res[1], rdy[1]);
-	if (read(rdy[0], &c, 1) != 1)
+	/* Our write ends closed: a holder that dies gives EOF, not a hang. */
+	close(res[1]);
+	close(rdy[1]);
+	if (!readable(rdy[0], 30) || read(rdy[0], &c, 1) != 1)
 		die("holder did not start (MAP_DIRECT unsupported?)");
 	fd = open(path, O_RDWR);
 	t0 = now();
@@ -146,14 +158,16 @@ static double timed_break(const char *path, int cooperate, double *react)
 	t1 = now();
 	close(fd);
 	if (cooperate) {
-		if (read(res[0], react, sizeof(*react)) != sizeof(*react))
+		if (!readable(res[0], 30) ||
+		    read(res[0], react, sizeof(*react)) != sizeof(*react))
 			die("holder result");
 	} else {
 		kill(pid, SIGKILL);
 		*react = 0;
 	}
 	waitpid(pid, NULL, 0);
-	close(res[0]); close(res[1]); close(rdy[0]); close(rdy[1]);
+	close(res[0]);
+	close(rdy[0]);
 	return t1 - t0;
 }
 

@@ -19,6 +19,7 @@
  *                              descriptors afterwards tears it down.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@
 #include "lib/breaker.h"
 #include "lib/dax.h"
 #include "lib/rdev.h"
+#include "lib/sys.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -43,22 +45,6 @@
 #define BREAK_TIME "/proc/sys/fs/lease-break-time"
 #define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		IBV_ACCESS_REMOTE_READ)
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void set_break_time(int secs)
-{
-	FILE *f = fopen(BREAK_TIME, "w");
-
-	CHECK(f && fprintf(f, "%d\n", secs) > 0 && fclose(f) == 0,
-	      "%s: %s", BREAK_TIME, strerror(errno));
-}
 
 /* How many leases on inode @ino does /proc/locks list (any pid)? */
 static int leases_on(ino_t ino)
@@ -132,7 +118,6 @@ static void test_close(int fd, ino_t ino)
 {
 	int sync[2];
 	pid_t pid;
-	char c;
 
 	/*
 	 * In a child that stays alive, so that only the file's close can
@@ -157,9 +142,10 @@ static void test_close(int fd, ino_t ino)
 		pause();
 		_exit(0);
 	}
-	CHECK(read(sync[0], &c, 1) == 1 && c == 'm',
-	      "munmap released a lease the registration holds");
-	CHECK(read(sync[0], &c, 1) == 1 && c == 'c', "the owner failed");
+	close(sync[1]);		/* a dead child closes the pipe: no hang */
+	CHECK(wait_byte(sync[0], 30) == 'm',
+	      "munmap released a lease the registration holds (or the owner failed)");
+	CHECK(wait_byte(sync[0], 30) == 'c', "the owner failed");
 	CHECK(wait_leases(ino, 0, 5),
 	      "the lease outlived the uverbs file the registration was made on");
 	kill(pid, SIGKILL);
@@ -172,9 +158,8 @@ static void test_kill(const char *path, int fd, ino_t ino)
 	int ready[2], done;
 	pid_t owner, breaker;
 	double took;
-	char c;
 
-	set_break_time(20);
+	set_knob(BREAK_TIME, 20);
 	CHECK_SYS(pipe(ready));
 	owner = fork();
 	CHECK_SYS(owner);
@@ -188,7 +173,8 @@ static void test_kill(const char *path, int fd, ino_t ino)
 		pause();
 		_exit(0);
 	}
-	CHECK(read(ready[0], &c, 1) == 1, "the owner did not register");
+	close(ready[1]);
+	CHECK(wait_byte(ready[0], 30) == 'r', "the owner did not register (see its error)");
 	CHECK(leases_on(ino) == 1, "no lease after registration");
 	breaker = truncate_in_child(path, NULL, 0, &done);
 	CHECK(truncate_wait(done, 0.5) < 0, "the truncate did not wait for the owner");
@@ -241,7 +227,7 @@ static void test_pass(const char *path, int fd, ino_t ino)
 	pid_t owner, breaker;
 	double took;
 
-	set_break_time(1);
+	set_knob(BREAK_TIME, 1);
 	CHECK_SYS(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	owner = fork();
 	CHECK_SYS(owner);
@@ -253,6 +239,12 @@ static void test_pass(const char *path, int fd, ino_t ino)
 		munmap(o.map, LEN);
 		send_fds(sv[1], o.ctx->cmd_fd, o.ctx->async_fd);
 		_exit(0);	/* the registration now lives in our parent */
+	}
+	close(sv[1]);		/* recvmsg sees EOF if the owner dies */
+	{
+		struct pollfd pfd = { .fd = sv[0], .events = POLLIN };
+
+		CHECK(poll(&pfd, 1, 30000) == 1, "the owner sent no descriptors within 30 s");
 	}
 	recv_fds(sv[0], &cmd_fd, &async_fd);
 	CHECK(waitpid(owner, &status, 0) == owner && WIFEXITED(status) &&

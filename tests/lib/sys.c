@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,16 @@ void set_knob(const char *path, int v)
 		}
 	}
 	write_int(path, v);
+}
+
+int wait_byte(int fd, double secs)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	unsigned char c;
+
+	if (poll(&pfd, 1, (int)(secs * 1000)) != 1 || read(fd, &c, 1) != 1)
+		return -1;
+	return c;
 }
 
 int lease_listed(ino_t ino)

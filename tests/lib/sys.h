@@ -20,6 +20,14 @@ void write_int(const char *path, int v);
  */
 void set_knob(const char *path, int v);
 
+/*
+ * One byte from a child through @fd (a pipe or socket whose write end the
+ * caller has closed), waiting at most @secs: the byte, or -1 if the child
+ * closed it (it died or failed) or said nothing in time.  Never blocks
+ * for longer, so a failing child fails the test instead of hanging it.
+ */
+int wait_byte(int fd, double secs);
+
 /* Does this process hold a lease on inode @ino (listed in /proc/locks)? */
 int lease_listed(ino_t ino);
 
