@@ -30,6 +30,7 @@ int main(int argc, char **argv)
 	struct ibv_pd *pd;
 	struct ibv_mr *mr;
 	char path[4096];
+	unsigned long long mark;
 	void *anon, *p;
 	int fd;
 
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
 		p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, flags[i], fd, 0);
 		CHECK(p != MAP_FAILED, "%s mapping of %s: %s", fname[i], path,
 		      strerror(errno));
+		mark = kmsg_mark();
 		errno = 0;
 		mr = ibv_reg_mr(pd, p, LEN, access);
 		CHECK(!mr, "ibv_reg_mr of a %s DAX mapping succeeded; it must be refused",
@@ -58,7 +60,7 @@ int main(int argc, char **argv)
 		CHECK(errno == EOPNOTSUPP,
 		      "ibv_reg_mr of a %s DAX mapping failed with %s; expected EOPNOTSUPP",
 		      fname[i], strerror(errno));
-		CHECK(kmsg_has("map it with MAP_SHARED_VALIDATE | MAP_DIRECT to register it", NULL),
+		CHECK(kmsg_has(mark, "map it with MAP_SHARED_VALIDATE | MAP_DIRECT to register it", NULL),
 		      "the kernel log does not say why the %s registration was refused",
 		      fname[i]);
 		CHECK_SYS(munmap(p, LEN));

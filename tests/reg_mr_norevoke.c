@@ -32,6 +32,7 @@ int main(int argc, char **argv)
 	struct ibv_pd *pd;
 	struct ibv_mr *mr;
 	char path[4096];
+	unsigned long long mark;
 	void *anon, *map;
 	int fd;
 
@@ -50,12 +51,13 @@ int main(int argc, char **argv)
 	fd = dax_make_file(argv[1], "reg_mr_norevoke.dat", LEN, path, sizeof(path));
 	map = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
 	CHECK(map != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
+	mark = kmsg_mark();
 	errno = 0;
 	mr = ibv_reg_mr(pd, map, LEN, ACCESS);
 	CHECK(!mr, "%s registered MAP_DIRECT memory although it cannot revoke it", dev);
 	CHECK(errno == EOPNOTSUPP, "ibv_reg_mr on %s failed with %s; expected EOPNOTSUPP",
 	      dev, strerror(errno));
-	CHECK(kmsg_has(dev, "cannot revoke memory registrations"),
+	CHECK(kmsg_has(mark, dev, "cannot revoke memory registrations"),
 	      "the kernel log does not say that %s cannot revoke registrations", dev);
 	munmap(map, LEN);
 	munmap(anon, LEN);

@@ -109,6 +109,7 @@ int main(int argc, char **argv)
 	struct ibv_mr *mr, *cmr;
 	struct rpair p;
 	struct stat st;
+	unsigned long long mark;
 	double t0, took;
 	int fd, rc;
 	char *map;
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
 	      rc < 0 ? "post error" : ibv_wc_status_str(rc));
 	CHECK(lease_listed(st.st_ino), "no lease listed for the MAP_DIRECT mapping");
 
+	mark = kmsg_mark();
 	t0 = now();
 	poison(path, BAD);
 	while ((!sigio || lease_listed(st.st_ino)) && now() < t0 + 5)
@@ -152,7 +154,7 @@ int main(int argc, char **argv)
 	      "with %s; expected a remote access error (registration revoked)",
 	      rc < 0 ? "a post error" : ibv_wc_status_str(rc));
 	snprintf(what, sizeof(what), "inode %lu ", (unsigned long)st.st_ino);
-	CHECK(kmsg_has(what, "at once: its memory failed"),
+	CHECK(kmsg_has(mark, what, "at once: its memory failed"),
 	      "the kernel log does not say why the mapping of %s was revoked", path);
 
 	CHECK(ibv_dereg_mr(mr) == 0, "ibv_dereg_mr after revocation: %s", strerror(errno));

@@ -28,6 +28,7 @@
 #include "lib/dax.h"
 #include "lib/kmsg.h"
 #include "lib/rdev.h"
+#include "lib/sys.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -124,13 +125,13 @@ int main(int argc, char **argv)
 	struct stat st;
 	FILE *f;
 	int fd, status, left = 0, revoked;
+	unsigned long long mark;
 
 	CHECK(argc == 2, "usage: reg_mr_race DIR");
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	f = fopen("/proc/sys/fs/lease-break-time", "w");
-	CHECK(f && fputs("1\n", f) >= 0 && fclose(f) == 0, "lease-break-time");
+	set_knob("/proc/sys/fs/lease-break-time", 1);
 	signal(SIGIO, SIG_IGN);		/* nobody cooperates: some breaks revoke */
-	revoked = kmsg_count("revoked a MAP_DIRECT memory registration", NULL);
+	mark = kmsg_mark();
 	fd = dax_make_file(argv[1], "reg-mr-race.dat", SLICES * SLICE, path,
 			   sizeof(path));
 	CHECK_SYS(fstat(fd, &st));
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
 			left++;
 	fclose(f);
 	CHECK(!left, "%d lease(s) left on the file after every process let go", left);
-	revoked = kmsg_count("revoked a MAP_DIRECT memory registration", NULL) - revoked;
+	revoked = kmsg_count(mark, "revoked a MAP_DIRECT memory registration", NULL);
 	CHECK(revoked > 0, "no registration was revoked: the race did not reach revocation");
 	close(fd);
 	unlink(path);

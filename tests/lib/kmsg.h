@@ -3,10 +3,18 @@
 #ifndef MAPDIRECT_TESTS_KMSG_H
 #define MAPDIRECT_TESTS_KMSG_H
 
-/* Does a record in the kernel log (/dev/kmsg) contain every one of @a, @b? */
-int kmsg_has(const char *a, const char *b);
+/*
+ * The sequence number of the newest record in the kernel log.  Take it
+ * before the action whose message you look for, and pass it below: only
+ * records after it count, so a message from an earlier test or an earlier
+ * round of the same test cannot make a check pass.
+ */
+unsigned long long kmsg_mark(void);
 
-/* How many records contain @a (and @b, unless NULL)? */
-int kmsg_count(const char *a, const char *b);
+/* Does a record after @mark contain @a (and @b, unless NULL)? */
+int kmsg_has(unsigned long long mark, const char *a, const char *b);
+
+/* How many records after @mark contain @a (and @b, unless NULL)? */
+int kmsg_count(unsigned long long mark, const char *a, const char *b);
 
 #endif
