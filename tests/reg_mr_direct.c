@@ -63,14 +63,6 @@ static void on_sigio(int sig)
 	sigio = 1;
 }
 
-static void write_file(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-
-	CHECK(f && fputs(s, f) >= 0 && fclose(f) == 0, "write %s: %s", path,
-	      strerror(errno));
-}
-
 static char *map_direct(int fd)
 {
 	char *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
@@ -220,7 +212,7 @@ static void test_cooperative(const char *dir)
 	int fd, done;
 	pid_t pid;
 
-	write_file(BREAK_TIME, "20\n");
+	set_knob(BREAK_TIME, 20);
 	signal(SIGIO, on_sigio);
 	fd = dax_make_file(dir, "reg-mr-direct.dat", LEN, path, sizeof(path));
 	map = map_direct(fd);
@@ -259,8 +251,8 @@ static void test_forced(const char *dir, const char *policy)
 	int fd, vfd, done, st_rc, errors = 0;
 	pid_t pid;
 
-	write_file(POLICY, policy);
-	write_file(BREAK_TIME, "1\n");
+	set_knob_str(POLICY, policy);
+	set_knob(BREAK_TIME, 1);
 	signal(SIGIO, SIG_IGN);		/* the owner ignores the notice */
 	fd = dax_make_file(dir, "reg-mr-direct.dat", LEN, path, sizeof(path));
 	map = map_direct(fd);
@@ -322,7 +314,6 @@ static void test_forced(const char *dir, const char *policy)
 	close(fd);
 	unlink(path);
 	free(vbuf);
-	write_file(POLICY, "invalidate");
 	printf("%s: truncate completed after %.2f s (lease-break-time 1 s); "
 	       "no DMA reached the freed blocks\n", policy, took);
 }

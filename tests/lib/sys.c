@@ -39,7 +39,7 @@ void write_int(const char *path, int v)
 #define MAX_KNOBS 8
 static struct {
 	char path[256];
-	int old;
+	char old[64];
 } knobs[MAX_KNOBS];
 static int nknobs;
 static pid_t knob_owner;
@@ -53,14 +53,23 @@ static void restore_knobs(void)
 
 		nknobs--;
 		f = fopen(knobs[nknobs].path, "w");
-		if (!f || fprintf(f, "%d\n", knobs[nknobs].old) < 0 || fclose(f))
-			fprintf(stderr, "warning: could not restore %s to %d\n",
+		if (!f || fprintf(f, "%s\n", knobs[nknobs].old) < 0 || fclose(f))
+			fprintf(stderr, "warning: could not restore %s to %s\n",
 				knobs[nknobs].path, knobs[nknobs].old);
 	}
 }
 
 void set_knob(const char *path, int v)
 {
+	char s[32];
+
+	snprintf(s, sizeof(s), "%d", v);
+	set_knob_str(path, s);
+}
+
+void set_knob_str(const char *path, const char *v)
+{
+	FILE *f;
 	int i;
 
 	for (i = 0; i < nknobs && strcmp(knobs[i].path, path); i++)
@@ -69,13 +78,19 @@ void set_knob(const char *path, int v)
 		CHECK(nknobs < MAX_KNOBS && strlen(path) < sizeof(knobs[0].path),
 		      "set_knob: too many knobs");
 		snprintf(knobs[i].path, sizeof(knobs[i].path), "%s", path);
-		knobs[i].old = read_int(path);
+		f = fopen(path, "r");
+		CHECK(f && fgets(knobs[i].old, sizeof(knobs[i].old), f), "%s: %s (is this the "
+		      "patched kernel?)", path, strerror(errno));
+		fclose(f);
+		knobs[i].old[strcspn(knobs[i].old, "\n")] = 0;
 		if (!nknobs++ && !knob_owner) {
 			knob_owner = getpid();
 			atexit(restore_knobs);
 		}
 	}
-	write_int(path, v);
+	f = fopen(path, "w");
+	CHECK(f && fprintf(f, "%s\n", v) > 0 && fclose(f) == 0, "write %s: %s", path,
+	      strerror(errno));
 }
 
 int wait_byte(int fd, double secs)

@@ -19,6 +19,7 @@ void write_int(const char *path, int v);
  * process that set it restores it, not its forked children.
  */
 void set_knob(const char *path, int v);
+void set_knob_str(const char *path, const char *v);	/* a word, not a number */
 
 /*
  * One byte from a child through @fd (a pipe or socket whose write end the
