@@ -34,7 +34,9 @@ check() {
 		cat $out/powercut.write.log 2>/dev/null
 		return 1
 	fi
+	# Its own console log: the main run's stays for kernel-log-clean.
 	# shellcheck disable=SC2016 # expanded by the guest's shell
+	MAPDIRECT_VM_LOG=$PWD/build/vm/console-powercut.log \
 	MAPDIRECT_VM_QUIET=1 MAPDIRECT_KEEP=1 vm/run.sh '
 		build/tests/powercut check $MAPDIRECT_XFS /mnt/out/powercut.xfs.expect &&
 		build/tests/powercut check $MAPDIRECT_EXT4 /mnt/out/powercut.ext4.expect'

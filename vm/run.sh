@@ -13,7 +13,8 @@
 # MAPDIRECT_KERNEL (another bzImage, e.g. the stock kernel of bench/stock.sh),
 # MAPDIRECT_VM_APPEND (extra kernel command line, e.g. initcall_debug),
 # MAPDIRECT_VM_DIR (default build/vm: NVDIMM images, console log, out share;
-# VMs with different directories can run side by side), MAPDIRECT_VM_ACCEL
+# VMs with different directories can run side by side), MAPDIRECT_VM_LOG
+# (the console log, default VMDIR/console.log), MAPDIRECT_VM_ACCEL
 # (kvm or tcg; default: KVM if it works on this machine, probed once by
 # vm/probe-kvm.sh and remembered in build/accel, else TCG).
 #
@@ -30,7 +31,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MAPDIRECT_BUILD:-$REPO/build}
 VMDIR=${MAPDIRECT_VM_DIR:-$BUILD/vm}
 KERNEL=${MAPDIRECT_KERNEL:-$BUILD/obj/arch/x86/boot/bzImage}
-LOG=$VMDIR/console.log
+LOG=${MAPDIRECT_VM_LOG:-$VMDIR/console.log}
 
 die() { echo "vm: $*" >&2; exit 2; }
 [ -f "$KERNEL" ] || die "no kernel at ${KERNEL#"$REPO"/}: run 'make kernel' first"
