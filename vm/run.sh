@@ -169,8 +169,14 @@ fi
 if [ -n "$problem" ]; then
 	{
 		echo "vm: FAILED: $problem"
+		# The report itself (its first 50 lines), then the log's end.
+		first=$(grep -nEm1 "$bad_re" "$LOG" | cut -d: -f1)
+		if [ -n "$first" ]; then
+			echo "vm: the report, from ${LOG#"$REPO"/} line $first:"
+			sed -n "$((first > 3 ? first - 3 : 1)),$((first + 50))p" "$LOG" | sed 's/^/  | /'
+		fi
 		echo "vm: last lines of ${LOG#"$REPO"/}:"
-		tail -n 40 "$LOG" | sed 's/^/  | /'
+		tail -n 20 "$LOG" | sed 's/^/  | /'
 	} >&2
 	[ -n "$status" ] && [ "$status" -ne 0 ] && exit "$status"
 	exit 1
