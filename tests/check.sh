@@ -55,7 +55,8 @@ vmrc=${PIPESTATUS[0]}
 unset MAPDIRECT_VM_KILL_ON
 # Which VM's console log to read when the kernel's verdict is bad.
 logs=
-[ "$vmrc" -eq 0 ] || logs="build/vm/console.log"
+vmlog=${MAPDIRECT_VM_DIR:-$REPO/build/vm}/console.log
+[ "$vmrc" -eq 0 ] || logs=${vmlog#"$REPO"/}
 if [ -n "$split" ]; then
 	wait "$selftests"
 	rc=$?
