@@ -46,6 +46,7 @@
 
 #include "lib/check.h"
 #include "lib/rdev.h"
+#include "lib/sys.h"
 
 #ifndef MAP_DIRECT
 #define MAP_DIRECT 0x200000
@@ -64,14 +65,6 @@
 static double deadline, run_secs;
 static sigjmp_buf bus_jmp;
 static volatile sig_atomic_t in_store;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void on_sigbus(int sig)
 {
@@ -465,8 +458,7 @@ int main(int argc, char **argv)
 	per_dir = secs ? atof(secs) : 180;
 	CHECK(per_dir >= 5, "STRESS_SECONDS must be at least 5");
 	run_secs = per_dir;
-	f = fopen("/proc/sys/fs/lease-break-time", "w");
-	CHECK(f && fputs("1\n", f) >= 0 && fclose(f) == 0, "lease-break-time");
+	set_knob("/proc/sys/fs/lease-break-time", 1);	/* restored at exit */
 	deadline = now() + per_dir;
 	printf("stress: %.0f s on %d file system(s), lease-break-time 1 s\n", per_dir,
 	       argc - 1);
