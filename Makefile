@@ -5,8 +5,8 @@
 #   make bench-stock    no-lease costs: patched kernel against stock 6.12
 #   make check          build the patched kernel and the tests, run every test
 #                       in the VM; ends with "N passed, N failed"
-#   make check T='map-sync-* !*-ext4'   only the tests whose names match
-#                       these globs (never file names); !GLOB excludes
+#   make check T='reg_mr_* !reg_mr_race'   only the test programs whose
+#                       names (tests/list) match these globs; !GLOB excludes
 #   make stress         randomized MAP_DIRECT stress in the VM (STRESS_SECONDS,
 #                       default 180, per file system, both side by side)
 #   make stress-kasan   the same on a KASAN + kmemleak + lockdep kernel

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dax-partitions-ext4: two ext4 file systems on two partitions of one pmem
+# dax_partitions: two ext4 file systems on two partitions of one pmem
 # device both mount with -o dax (as on stock Linux), although a DAX device
 # has one holder for its failure and removal notices.  The first one
 # mounted is the holder and offers MAP_DIRECT; the second is never told

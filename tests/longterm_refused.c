@@ -6,7 +6,7 @@
  * still fail with EOPNOTSUPP, as for any fs-DAX memory.  As a control, an
  * anonymous buffer registers fine (io_uring works in this kernel).
  *
- * usage: longterm_refused DIR
+ * Variants: xfs.  In the VM: build/tests/longterm_refused (-l lists the tests).
  */
 #include <linux/io_uring.h>
 #include <sys/mman.h>
@@ -14,7 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 
 #ifndef MAP_DIRECT
@@ -40,13 +40,12 @@ static int register_buffer(int rfd, void *buf)
 			    &iov, 1);
 }
 
-int main(int argc, char **argv)
+static void run(const char *dir)
 {
 	char path[4096];
 	void *anon, *map;
 	int fd, rfd;
 
-	CHECK(argc == 2, "usage: longterm_refused DIR");
 	rfd = ring();
 	anon = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -56,7 +55,7 @@ int main(int argc, char **argv)
 	      strerror(errno));
 	close(rfd);
 
-	fd = dax_make_file(argv[1], "longterm_refused.dat", LEN, path, sizeof(path));
+	fd = dax_make_file(dir, "longterm_refused.dat", LEN, path, sizeof(path));
 	map = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
 		   MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
 	CHECK(map != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
@@ -73,6 +72,15 @@ int main(int argc, char **argv)
 	close(fd);
 	unlink(path);
 	printf("io_uring fixed buffer on MAP_DIRECT memory in %s: EOPNOTSUPP, as expected\n",
-	       argv[1]);
-	return 0;
+	       dir);
 }
+
+MAPDIRECT_FIXTURE(longterm_refused)
+FIXTURE_VARIANT_ADD(longterm_refused, xfs) { .at = MAPDIRECT_ON_XFS };
+
+TEST_F_TIMEOUT(longterm_refused, io_uring_fixed_buffer, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir);
+}
+
+TEST_HARNESS_MAIN

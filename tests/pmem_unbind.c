@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * pmem-unbind-waits: unbinding the pmem device under a mounted file system
+ * pmem_unbind: unbinding the pmem device under a mounted file system
  * (what removing an NVDIMM namespace does) first breaks MAP_DIRECT leases
  * and waits, bounded by lease-break-time, for the holders to let go while
  * the memory still works; only then does the device go.  The kernel gets
@@ -12,7 +12,7 @@
  * memory went away under the mapping.  Afterwards the namespace is bound
  * again and the file system mounted again for the tests that follow.
  *
- * usage: pmem_unbind DIR DEV MOUNT-OPTIONS
+ * Variants: xfs, ext4.  In the VM: build/tests/pmem_unbind (-l lists the tests).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/sys.h"
 
@@ -58,20 +58,14 @@ static int write_str(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
-int main(int argc, char **argv)
+static void run(const char *dir, const char *dev, const char *opts)
 {
 	char path[4096], link[PATH_MAX], sys[PATH_MAX], ns[64], cmd[8400], *map;
-	const char *dir, *dev, *opts;
 	double t_unmap = 0, t_end, t0;
 	int fd, pipefd[2], status;
 	ssize_t n;
 	pid_t pid;
 
-	CHECK(argc == 4, "usage: pmem_unbind DIR DEV MOUNT-OPTIONS");
-	dir = argv[1];
-	dev = argv[2];
-	opts = argv[3];
-	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	/* /sys/block/pmemN/device -> .../pfnX.Y (or namespaceX.Y), bound to nd_pmem */
 	snprintf(sys, sizeof(sys), "/sys/block/%s/device", basename(strdupa(dev)));
@@ -140,5 +134,15 @@ int main(int argc, char **argv)
 		usleep(10000);
 	snprintf(cmd, sizeof(cmd), "mount -o %s %s %s && chmod 1777 %s", opts, dev, dir, dir);
 	CHECK(system(cmd) == 0, "'%s' failed after binding %s again", cmd, ns);
-	return 0;
 }
+
+MAPDIRECT_FIXTURE(pmem_unbind)
+FIXTURE_VARIANT_ADD(pmem_unbind, xfs) { .at = MAPDIRECT_ON_XFS };
+FIXTURE_VARIANT_ADD(pmem_unbind, ext4) { .at = MAPDIRECT_ON_EXT4 };
+
+TEST_F_TIMEOUT(pmem_unbind, waits_for_holder, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir, self->dev, variant->at.opts);
+}
+
+TEST_HARNESS_MAIN

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * rdma-rw: an RC queue pair between rxe1 (client) and rxe0 (server) does an
+ * rdma_rw: an RC queue pair between rxe1 (client) and rxe0 (server) does an
  * RDMA WRITE and an RDMA READ of 1 MiB; the data is verified byte for byte.
  */
 #include <stdint.h>
@@ -9,18 +9,10 @@
 #include <time.h>
 #include <infiniband/verbs.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/rpair.h"
 
 #define LEN (1u << 20)
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void fill(unsigned char *b, size_t len, unsigned int seed)
 {
@@ -28,7 +20,21 @@ static void fill(unsigned char *b, size_t len, unsigned int seed)
 		b[i] = (unsigned char)((i * 131u + seed) ^ (i >> 9));
 }
 
-int main(void)
+FIXTURE(rdma_rw) {
+	int unused;
+};
+
+FIXTURE_SETUP(rdma_rw)
+{
+	MAPDIRECT_SETUP();
+}
+
+FIXTURE_TEARDOWN(rdma_rw)
+{
+	MAPDIRECT_TEARDOWN();
+}
+
+TEST_F(rdma_rw, write_read)
 {
 	const char *srv = need_env("MAPDIRECT_RXE0_ADDR");
 	const char *cli = need_env("MAPDIRECT_RXE1_ADDR");
@@ -92,5 +98,6 @@ int main(void)
 	printf("RDMA WRITE and READ of %u bytes rxe1 -> rxe0 verified "
 	       "(connect %.2f s, write %.2f s, read %.2f s)\n", LEN, t1 - t0,
 	       t2 - t1, t3 - t2);
-	return 0;
 }
+
+TEST_HARNESS_MAIN

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * reflink-relock-window: XFS reflink (and exchange-range, SWAPEXT) break
+ * reflink_window: XFS reflink (and exchange-range, SWAPEXT) break
  * the destination's layout leases holding only the IOLOCK, then take the
  * MMAPLOCK.  A MAP_DIRECT mmap() in between takes a new lease; the kernel
  * must find it once the MMAPLOCK is held, break it and wait, instead of
@@ -13,7 +13,7 @@
  *  - its holder is notified, unmaps, and only then does the reflink finish;
  *  - the file then holds the source's bytes.
  *
- * usage: reflink_window DIR (an XFS DAX mount with reflink)
+ * Variants: xfs.  In the VM: build/tests/reflink_window (-l lists the tests).
  */
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/sys.h"
 
@@ -46,7 +46,7 @@ static void on_sigio(int sig)
 	sigio = 1;
 }
 
-int main(int argc, char **argv)
+static void run(const char *dir)
 {
 	char dst[4096], src[4096], *map, *buf;
 	double t0, t_map, t_unmap, t_end;
@@ -54,14 +54,12 @@ int main(int argc, char **argv)
 	struct pollfd pfd;
 	pid_t pid;
 
-	CHECK(argc == 2, "usage: reflink_window DIR");
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	set_knob(KNOB, 0);
 	set_knob(BREAK_TIME, 20);
 	signal(SIGIO, on_sigio);
 
-	dfd = dax_make_file(argv[1], "reflink-window.dst", LEN, dst, sizeof(dst));
-	sfd = dax_make_file(argv[1], "reflink-window.src", LEN, src, sizeof(src));
+	dfd = dax_make_file(dir, "reflink-window.dst", LEN, dst, sizeof(dst));
+	sfd = dax_make_file(dir, "reflink-window.src", LEN, src, sizeof(src));
 	buf = malloc(LEN);
 	CHECK(buf, "out of memory");
 	memset(buf, 's', LEN);
@@ -116,5 +114,14 @@ int main(int argc, char **argv)
 	unlink(dst);
 	unlink(src);
 	free(buf);
-	return 0;
 }
+
+MAPDIRECT_FIXTURE(reflink_window)
+FIXTURE_VARIANT_ADD(reflink_window, xfs) { .at = MAPDIRECT_ON_XFS };
+
+TEST_F_TIMEOUT(reflink_window, relock_gap, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir);
+}
+
+TEST_HARNESS_MAIN

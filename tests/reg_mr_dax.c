@@ -1,26 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * reg-mr-plain-dax: ibv_reg_mr() on a plain MAP_SHARED (or MAP_SYNC) mapping
+ * reg_mr_dax: ibv_reg_mr() on a plain MAP_SHARED (or MAP_SYNC) mapping
  * of a file on a DAX mount fails with EOPNOTSUPP.  Only MAP_DIRECT mappings
  * may become registrable: a long-term pin of DAX blocks must be revocable.
  * The kernel log says why and what to use instead.  As a control,
  * registering anonymous memory on the same device succeeds.
  *
- * usage: reg_mr_dax DIR
+ * Variants: xfs, ext4.  In the VM: build/tests/reg_mr_dax (-l lists the tests).
  */
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <infiniband/verbs.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/kmsg.h"
 #include "lib/rdev.h"
 
 #define LEN (2u << 20)
 
-int main(int argc, char **argv)
+static void run(const char *dir)
 {
 	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
 		     IBV_ACCESS_REMOTE_READ;
@@ -34,7 +34,6 @@ int main(int argc, char **argv)
 	void *anon, *p;
 	int fd;
 
-	CHECK(argc == 2, "usage: reg_mr_dax DIR");
 	ctx = rdev_open(need_env("MAPDIRECT_RXE0"));
 	pd = ibv_alloc_pd(ctx);
 	CHECK(pd, "ibv_alloc_pd: %s", strerror(errno));
@@ -47,7 +46,7 @@ int main(int argc, char **argv)
 	CHECK(mr, "control: ibv_reg_mr of anonymous memory failed: %s", strerror(errno));
 	ibv_dereg_mr(mr);
 
-	fd = dax_make_file(argv[1], "reg_mr_dax.dat", LEN, path, sizeof(path));
+	fd = dax_make_file(dir, "reg_mr_dax.dat", LEN, path, sizeof(path));
 	for (int i = 0; i < 2; i++) {
 		p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, flags[i], fd, 0);
 		CHECK(p != MAP_FAILED, "%s mapping of %s: %s", fname[i], path,
@@ -65,12 +64,22 @@ int main(int argc, char **argv)
 		      fname[i]);
 		CHECK_SYS(munmap(p, LEN));
 		printf("ibv_reg_mr on a %s mapping in %s: EOPNOTSUPP, as expected\n",
-		       fname[i], argv[1]);
+		       fname[i], dir);
 	}
 	close(fd);
 	unlink(path);
 	munmap(anon, LEN);
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
-	return 0;
 }
+
+MAPDIRECT_FIXTURE(reg_mr_dax)
+FIXTURE_VARIANT_ADD(reg_mr_dax, xfs) { .at = MAPDIRECT_ON_XFS };
+FIXTURE_VARIANT_ADD(reg_mr_dax, ext4) { .at = MAPDIRECT_ON_EXT4 };
+
+TEST_F_TIMEOUT(reg_mr_dax, refused, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir);
+}
+
+TEST_HARNESS_MAIN

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * reg-mr-dereg-window: a breaker that arrives while a registration of
+ * reg_mr_dereg: a breaker that arrives while a registration of
  * MAP_DIRECT memory is being deregistered, when no process maps the file
  * any more (the owner unmapped and kept only the MR), waits until the
  * registration's pins are gone.  The kernel's test knob
@@ -14,7 +14,7 @@
  * that were still pinned for DMA (fs/dax.c: WARNING in
  * dax_disassociate_entry).  Now it must finish only after the unpinning.
  *
- * usage: reg_mr_dereg DIR
+ * Variants: xfs, ext4.  In the VM: build/tests/reg_mr_dereg (-l lists the tests).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,7 +27,7 @@
 #include <infiniband/verbs.h>
 
 #include "lib/breaker.h"
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/kmsg.h"
 #include "lib/rdev.h"
@@ -58,7 +58,7 @@ static void *do_dereg(void *arg)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+static void run(const char *dir)
 {
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
@@ -72,8 +72,6 @@ int main(int argc, char **argv)
 	int fd, done;
 	pid_t pid;
 
-	CHECK(argc == 2, "usage: reg_mr_dereg DIR");
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	CHECK(access(KNOB, W_OK) == 0, "%s: %s: this test needs the series' test knob",
 	      KNOB, strerror(errno));
 	ctx = rdev_open(need_env("MAPDIRECT_RXE0"));
@@ -82,7 +80,7 @@ int main(int argc, char **argv)
 	signal(SIGIO, SIG_IGN);		/* the break must not end by revocation */
 	set_knob(BREAK_TIME, 30);
 
-	fd = dax_make_file(argv[1], "reg_mr_dereg.dat", LEN, path, sizeof(path));
+	fd = dax_make_file(dir, "reg_mr_dereg.dat", LEN, path, sizeof(path));
 	addr = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
 	CHECK(addr != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
 	memset(addr, 'd', LEN);
@@ -121,5 +119,15 @@ int main(int argc, char **argv)
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
 	printf("a truncate during a deregistration waited for its pins to go\n");
-	return 0;
 }
+
+MAPDIRECT_FIXTURE(reg_mr_dereg)
+FIXTURE_VARIANT_ADD(reg_mr_dereg, xfs) { .at = MAPDIRECT_ON_XFS };
+FIXTURE_VARIANT_ADD(reg_mr_dereg, ext4) { .at = MAPDIRECT_ON_EXT4 };
+
+TEST_F_TIMEOUT(reg_mr_dereg, breaker_waits_for_pins, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir);
+}
+
+TEST_HARNESS_MAIN

@@ -1,31 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * reg-mr-direct: RDMA memory registration on MAP_DIRECT mappings.
+ * reg_mr_direct: RDMA memory registration on MAP_DIRECT mappings, on XFS
+ * and ext4 (variants xfs, ext4) and device-dax (fixture devdax).
  *
- *   reg_mr_direct rw DIR DEV OPTS ibv_reg_mr() on a MAP_DIRECT mapping works;
- *   reg_mr_direct rw DEVDAX       an RDMA WRITE from rxe1 lands in the file
- *                                 (checked with pread(), and again after
- *                                 DEV is unmounted and mounted on DIR with
- *                                 OPTS; on a device through a second
- *                                 mapping), an RDMA READ returns the file's
- *                                 bytes; the registration keeps the lease
- *                                 after munmap, until dereg.
- *   reg_mr_direct cooperative DIR another process truncates the file: the
- *                                 owner gets SIGIO, a new registration of
- *                                 the mapping fails with EBUSY, the owner
- *                                 deregisters and unmaps, and the truncate
- *                                 completes at once.
- *   reg_mr_direct invalidate DIR  the owner ignores the break: after
- *   reg_mr_direct retarget DIR    lease-break-time the kernel revokes the
- *                                 registration with that rdma_rxe policy and
- *                                 the truncate completes.  The freed blocks
- *                                 go to a new file (another owner) holding a
- *                                 known pattern; the peer keeps writing
- *                                 through the old rkey: invalidate fails
- *                                 with a remote access error; retarget
- *                                 drops the writes without an error, and
- *                                 an RDMA READ fails (no made-up data); the
- *                                 new file keeps its pattern either way.
+ *   rw           ibv_reg_mr() on a MAP_DIRECT mapping works; an RDMA WRITE
+ *                from rxe1 lands in the file (checked with pread(), and
+ *                again after the file system is unmounted and mounted; on
+ *                device-dax through a second mapping), an RDMA READ
+ *                returns the file's bytes; the registration keeps the lease
+ *                after munmap, until dereg.
+ *   cooperative  another process truncates the file: the owner gets SIGIO,
+ *                a new registration of the mapping fails with EBUSY, the
+ *                owner deregisters and unmaps, and the truncate completes
+ *                at once.
+ *   invalidate,  the owner ignores the break: after lease-break-time the
+ *   retarget     kernel revokes the registration with that rdma_rxe policy
+ *                and the truncate completes.  The freed blocks go to a new
+ *                file (another owner) holding a known pattern; the peer
+ *                keeps writing through the old rkey: invalidate fails with
+ *                a remote access error; retarget drops the writes without
+ *                an error, and an RDMA READ fails (no made-up data); the
+ *                new file keeps its pattern either way.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -40,7 +35,7 @@
 #include <unistd.h>
 #include <infiniband/verbs.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/breaker.h"
 #include "lib/dax.h"
 #include "lib/rpair.h"
@@ -91,6 +86,14 @@ static void connect_pair(void)
 }
 
 /* The peer (rxe1) writes @c over the first @len bytes of the region. */
+static void close_pair(void)
+{
+	if (cmr)
+		ibv_dereg_mr(cmr);
+	rpair_close(&p);
+	free(cbuf);
+}
+
 static int peer_write(void *raddr, uint32_t rkey, int c, size_t len)
 {
 	memset(cbuf, c, len);
@@ -196,7 +199,7 @@ static void test_rw(const char *target, const char *dev, const char *opts)
 	free(check);
 	close(fd);
 	if (!devdax) {
-		CHECK(dev && opts, "usage: reg_mr_direct rw DIR DEV MOUNT-OPTIONS");
+		CHECK(dev && opts, "no device or mount options for %s", target);
 		check_after_remount(target, dev, opts, path);
 		unlink(path);
 	}
@@ -318,21 +321,50 @@ static void test_forced(const char *dir, const char *policy)
 	       "no DMA reached the freed blocks\n", policy, took);
 }
 
-int main(int argc, char **argv)
+MAPDIRECT_FIXTURE_CLEANUP(reg_mr_direct, close_pair)
+FIXTURE_VARIANT_ADD(reg_mr_direct, xfs) { .at = MAPDIRECT_ON_XFS };
+FIXTURE_VARIANT_ADD(reg_mr_direct, ext4) { .at = MAPDIRECT_ON_EXT4 };
+
+TEST_F_TIMEOUT(reg_mr_direct, rw, MAPDIRECT_TIMEOUT)
 {
-	if (argc < 3)
-		FAIL("usage: reg_mr_direct rw|cooperative|invalidate|retarget DIR [DEV OPTS]");
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!strcmp(argv[1], "rw"))
-		test_rw(argv[2], argc > 4 ? argv[3] : NULL, argc > 4 ? argv[4] : NULL);
-	else if (!strcmp(argv[1], "cooperative"))
-		test_cooperative(argv[2]);
-	else if (!strcmp(argv[1], "invalidate") || !strcmp(argv[1], "retarget"))
-		test_forced(argv[2], argv[1]);
-	else
-		FAIL("unknown mode %s", argv[1]);
-	ibv_dereg_mr(cmr);
-	rpair_close(&p);
-	free(cbuf);
-	return 0;
+	test_rw(self->dir, self->dev, variant->at.opts);
 }
+
+TEST_F_TIMEOUT(reg_mr_direct, cooperative, MAPDIRECT_TIMEOUT)
+{
+	test_cooperative(self->dir);
+}
+
+TEST_F_TIMEOUT(reg_mr_direct, invalidate, MAPDIRECT_TIMEOUT)
+{
+	test_forced(self->dir, "invalidate");
+}
+
+TEST_F_TIMEOUT(reg_mr_direct, retarget, MAPDIRECT_TIMEOUT)
+{
+	test_forced(self->dir, "retarget");
+}
+
+/* Device-dax: no block map to break, so only registration and I/O. */
+FIXTURE(devdax) {
+	const char *dev;
+};
+
+FIXTURE_SETUP(devdax)
+{
+	MAPDIRECT_SETUP();
+	self->dev = need_env("MAPDIRECT_DEVDAX");
+}
+
+FIXTURE_TEARDOWN(devdax)
+{
+	close_pair();
+	MAPDIRECT_TEARDOWN();
+}
+
+TEST_F_TIMEOUT(devdax, rw, MAPDIRECT_TIMEOUT)
+{
+	test_rw(self->dev, NULL, NULL);
+}
+
+TEST_HARNESS_MAIN

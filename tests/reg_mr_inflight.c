@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * reg-mr-revoke-in-flight: a lease break that reaches lease-break-time while
+ * reg_mr_inflight: a lease break that reaches lease-break-time while
  * a registration of MAP_DIRECT memory is still being set up (pages pinned,
  * not yet handed to the driver's MR).  The kernel's test knob
  * /sys/module/ib_uverbs/parameters/mapdirect_test_reg_delay_ms holds the
@@ -15,7 +15,7 @@
  * Before the two-phase attach (prepare, pin, commit) this oopsed in
  * __ib_umem_release() from ib_umem_get_revocable().
  *
- * usage: reg_mr_inflight DIR
+ * Variants: xfs, ext4.  In the VM: build/tests/reg_mr_inflight (-l lists the tests).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -28,7 +28,7 @@
 #include <infiniband/verbs.h>
 
 #include "lib/breaker.h"
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/rdev.h"
 #include "lib/sys.h"
@@ -58,7 +58,7 @@ static void *do_reg(void *arg)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+static void run(const char *dir)
 {
 	struct ibv_context *ctx;
 	struct reg r = { 0 };
@@ -68,8 +68,6 @@ int main(int argc, char **argv)
 	int fd, done;
 	pid_t pid;
 
-	CHECK(argc == 2, "usage: reg_mr_inflight DIR");
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	ctx = rdev_open(need_env("MAPDIRECT_RXE0"));
 	r.pd = ibv_alloc_pd(ctx);
 	CHECK(r.pd, "ibv_alloc_pd: %s", strerror(errno));
@@ -77,7 +75,7 @@ int main(int argc, char **argv)
 	set_knob(BREAK_TIME, 0);	/* revoke as soon as the break starts */
 	set_knob(KNOB, 1500);
 
-	fd = dax_make_file(argv[1], "reg_mr_inflight.dat", LEN, path, sizeof(path));
+	fd = dax_make_file(dir, "reg_mr_inflight.dat", LEN, path, sizeof(path));
 	r.addr = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT,
 		      fd, 0);
 	CHECK(r.addr != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
@@ -104,7 +102,7 @@ int main(int argc, char **argv)
 	set_knob(KNOB, 0);
 	CHECK_SYS(ftruncate(fd, 0));
 	close(fd);
-	fd = dax_make_file(argv[1], "reg_mr_inflight.dat", LEN, path, sizeof(path));
+	fd = dax_make_file(dir, "reg_mr_inflight.dat", LEN, path, sizeof(path));
 	r.addr = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT,
 		      fd, 0);
 	CHECK(r.addr != MAP_FAILED, "mmap(MAP_DIRECT) again: %s", strerror(errno));
@@ -118,5 +116,15 @@ int main(int argc, char **argv)
 	ibv_close_device(ctx);
 	printf("a registration revoked while being set up failed with EBUSY; the truncate "
 	       "finished; the file registers again\n");
-	return 0;
 }
+
+MAPDIRECT_FIXTURE(reg_mr_inflight)
+FIXTURE_VARIANT_ADD(reg_mr_inflight, xfs) { .at = MAPDIRECT_ON_XFS };
+FIXTURE_VARIANT_ADD(reg_mr_inflight, ext4) { .at = MAPDIRECT_ON_EXT4 };
+
+TEST_F_TIMEOUT(reg_mr_inflight, revoked_in_flight, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir);
+}
+
+TEST_HARNESS_MAIN

@@ -1,22 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * reg-mr-lifetime: a memory registration of MAP_DIRECT memory owns its hold
+ * reg_mr_lifetime: a memory registration of MAP_DIRECT memory owns its hold
  * on the file's layout lease, whatever happens to the process around it.
  *
- *   reg_mr_lifetime fork DIR   after fork the child exits: the parent's
- *                              registration and lease are intact; dereg and
- *                              munmap release the lease exactly once.
- *   reg_mr_lifetime close DIR  the device is closed without dereg: the
- *                              kernel tears the registration down and the
- *                              lease goes with it.
- *   reg_mr_lifetime kill DIR   the owner is killed in the middle of a break:
- *                              the truncate completes at once, long before
- *                              lease-break-time.
- *   reg_mr_lifetime pass DIR   the owner passes its uverbs descriptors to
- *                              another process and exits: the registration
- *                              keeps the lease; a truncate then revokes it
- *                              after lease-break-time; closing the passed
- *                              descriptors afterwards tears it down.
+ *   fork          after fork the child exits: the parent's registration
+ *                 and lease are intact; dereg and munmap release the lease
+ *                 exactly once.
+ *   close_device  the device is closed without dereg: the kernel tears
+ *                 the registration down and the lease goes with it.
+ *   kill_owner    the owner is killed in the middle of a break: the
+ *                 truncate completes at once, long before lease-break-time.
+ *   pass_fd       the owner passes its uverbs descriptors to another
+ *                 process and exits: the registration keeps the lease; a
+ *                 truncate then revokes it after lease-break-time; closing
+ *                 the passed descriptors afterwards tears it down.
+ *
+ * Variants: xfs, ext4.  In the VM: build/tests/reg_mr_lifetime (-l lists
+ * the tests).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -32,7 +32,7 @@
 #include <unistd.h>
 #include <infiniband/verbs.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/breaker.h"
 #include "lib/dax.h"
 #include "lib/rdev.h"
@@ -264,28 +264,55 @@ static void test_pass(const char *path, int fd, ino_t ino)
 	       "(lease-break-time 1 s), then torn down\n", took);
 }
 
-int main(int argc, char **argv)
-{
+FIXTURE(reg_mr_lifetime) {
 	char path[4096];
-	struct stat st;
+	ino_t ino;
 	int fd;
+};
 
-	if (argc != 3)
-		FAIL("usage: reg_mr_lifetime fork|close|kill|pass DIR");
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	fd = dax_make_file(argv[2], "reg-mr-lifetime.dat", LEN, path, sizeof(path));
-	CHECK_SYS(fstat(fd, &st));
-	if (!strcmp(argv[1], "fork"))
-		test_fork(fd, st.st_ino);
-	else if (!strcmp(argv[1], "close"))
-		test_close(fd, st.st_ino);
-	else if (!strcmp(argv[1], "kill"))
-		test_kill(path, fd, st.st_ino);
-	else if (!strcmp(argv[1], "pass"))
-		test_pass(path, fd, st.st_ino);
-	else
-		FAIL("unknown mode %s", argv[1]);
-	close(fd);
-	unlink(path);
-	return 0;
+FIXTURE_VARIANT(reg_mr_lifetime) {
+	struct mapdirect_place at;
+};
+
+FIXTURE_VARIANT_ADD(reg_mr_lifetime, xfs) { .at = MAPDIRECT_ON_XFS };
+FIXTURE_VARIANT_ADD(reg_mr_lifetime, ext4) { .at = MAPDIRECT_ON_EXT4 };
+
+FIXTURE_SETUP(reg_mr_lifetime)
+{
+	struct stat st;
+
+	MAPDIRECT_SETUP();
+	self->fd = dax_make_file(place_dir(&variant->at), "reg-mr-lifetime.dat", LEN,
+				 self->path, sizeof(self->path));
+	CHECK_SYS(fstat(self->fd, &st));
+	self->ino = st.st_ino;
 }
+
+FIXTURE_TEARDOWN(reg_mr_lifetime)
+{
+	close(self->fd);
+	unlink(self->path);
+	MAPDIRECT_TEARDOWN();
+}
+
+TEST_F_TIMEOUT(reg_mr_lifetime, fork, MAPDIRECT_TIMEOUT)
+{
+	test_fork(self->fd, self->ino);
+}
+
+TEST_F_TIMEOUT(reg_mr_lifetime, close_device, MAPDIRECT_TIMEOUT)
+{
+	test_close(self->fd, self->ino);
+}
+
+TEST_F_TIMEOUT(reg_mr_lifetime, kill_owner, MAPDIRECT_TIMEOUT)
+{
+	test_kill(self->path, self->fd, self->ino);
+}
+
+TEST_F_TIMEOUT(reg_mr_lifetime, pass_fd, MAPDIRECT_TIMEOUT)
+{
+	test_pass(self->path, self->fd, self->ino);
+}
+
+TEST_HARNESS_MAIN

@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * reg-mr-no-revoke-driver: an RDMA driver that cannot revoke registrations
+ * reg_mr_norevoke: an RDMA driver that cannot revoke registrations
  * (Soft-iWARP, siw) must not register MAP_DIRECT memory of a DAX file: the
  * kernel could not take the blocks back in bounded time.  ibv_reg_mr()
  * fails with EOPNOTSUPP and the kernel log names the device.  As a
  * control, the same driver registers anonymous memory.
  *
- * usage: reg_mr_norevoke DIR
+ * Variants: xfs.  In the VM: build/tests/reg_mr_norevoke (-l lists the tests).
  */
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <infiniband/verbs.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/kmsg.h"
 #include "lib/rdev.h"
@@ -25,7 +25,7 @@
 #define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		IBV_ACCESS_REMOTE_READ)
 
-int main(int argc, char **argv)
+static void run(const char *dir)
 {
 	const char *dev = need_env("MAPDIRECT_SIW");
 	struct ibv_context *ctx;
@@ -36,7 +36,6 @@ int main(int argc, char **argv)
 	void *anon, *map;
 	int fd;
 
-	CHECK(argc == 2, "usage: reg_mr_norevoke DIR");
 	ctx = rdev_open(dev);
 	pd = ibv_alloc_pd(ctx);
 	CHECK(pd, "ibv_alloc_pd on %s: %s", dev, strerror(errno));
@@ -48,7 +47,7 @@ int main(int argc, char **argv)
 	CHECK(mr, "control: %s cannot register anonymous memory: %s", dev, strerror(errno));
 	ibv_dereg_mr(mr);
 
-	fd = dax_make_file(argv[1], "reg_mr_norevoke.dat", LEN, path, sizeof(path));
+	fd = dax_make_file(dir, "reg_mr_norevoke.dat", LEN, path, sizeof(path));
 	map = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
 	CHECK(map != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
 	mark = kmsg_mark();
@@ -67,5 +66,14 @@ int main(int argc, char **argv)
 	ibv_close_device(ctx);
 	printf("%s: MAP_DIRECT registration refused with EOPNOTSUPP, and the log says why\n",
 	       dev);
-	return 0;
 }
+
+MAPDIRECT_FIXTURE(reg_mr_norevoke)
+FIXTURE_VARIANT_ADD(reg_mr_norevoke, xfs) { .at = MAPDIRECT_ON_XFS };
+
+TEST_F_TIMEOUT(reg_mr_norevoke, siw_refused, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir);
+}
+
+TEST_HARNESS_MAIN

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * reg-mr-poison: a memory failure in a MAP_DIRECT file revokes its leases
+ * reg_mr_poison: a memory failure in a MAP_DIRECT file revokes its leases
  * at once.  The block map does not change, but the data is lost, and an
  * RDMA device that keeps reading or writing the page consumes the poison
  * (on hardware an uncorrectable DMA error; with rxe a CPU read of poison in
@@ -16,7 +16,7 @@
  * block.  Without the kernel's memory-failure hook the registration kept
  * working until the holder deregistered.
  *
- * usage: reg_mr_poison DIR
+ * Variants: xfs, ext4.  In the VM: build/tests/reg_mr_poison (-l lists the tests).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -30,7 +30,7 @@
 #include <unistd.h>
 #include <infiniband/verbs.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/kmsg.h"
 #include "lib/rpair.h"
@@ -101,7 +101,7 @@ static void poison(const char *path, off_t off)
 	      "the poisoning child failed (status %#x)", status);
 }
 
-int main(int argc, char **argv)
+static void run(const char *dir)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
 	char path[4096], kept[4200], what[64];
@@ -114,13 +114,11 @@ int main(int argc, char **argv)
 	int fd, rc;
 	char *map;
 
-	CHECK(argc == 2, "usage: reg_mr_poison DIR");
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	set_knob(BREAK_TIME, 30);
 	signal(SIGIO, on_sigio);
 	CHECK_SYS(sigaction(SIGBUS, &sa, NULL));
 
-	fd = dax_make_file(argv[1], "reg-mr-poison.dat", LEN, path, sizeof(path));
+	fd = dax_make_file(dir, "reg-mr-poison.dat", LEN, path, sizeof(path));
 	CHECK_SYS(fstat(fd, &st));
 	map = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
 	CHECK(map != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
@@ -169,5 +167,15 @@ int main(int argc, char **argv)
 	printf("memory failure at offset %u: holder notified, registration revoked, lease "
 	       "gone after %.2f s (lease-break-time 30 s); holder's SIGBUS si_code %d\n",
 	       BAD, took, sigbus_code);
-	return 0;
 }
+
+MAPDIRECT_FIXTURE(reg_mr_poison)
+FIXTURE_VARIANT_ADD(reg_mr_poison, xfs) { .at = MAPDIRECT_ON_XFS };
+FIXTURE_VARIANT_ADD(reg_mr_poison, ext4) { .at = MAPDIRECT_ON_EXT4 };
+
+TEST_F_TIMEOUT(reg_mr_poison, revoked_at_once, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir);
+}
+
+TEST_HARNESS_MAIN

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * reg-mr-race: registrations, deregistrations, unmaps and truncates of one
+ * reg_mr_race: registrations, deregistrations, unmaps and truncates of one
  * MAP_DIRECT file from several processes at once, for a bounded number of
  * rounds, with lease-break-time 1 s; about one hold in three lasts 1.2 to
  * 2 s, and worker 0's first registration 2.5 s, so registrations are
@@ -12,7 +12,7 @@
  * the end.  Lockdep, KASAN-style list debugging and the hung-task detector
  * watch the kernel side (kernel-log-clean).
  *
- * usage: reg_mr_race DIR
+ * Variants: xfs.  In the VM: build/tests/reg_mr_race (-l lists the tests).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <infiniband/verbs.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/kmsg.h"
 #include "lib/rdev.h"
@@ -118,7 +118,7 @@ static void truncater(const char *path)
 	exit(0);
 }
 
-int main(int argc, char **argv)
+static void run(const char *dir)
 {
 	pid_t pids[WORKERS + 1];
 	char path[4096], line[256], want[64];
@@ -127,12 +127,10 @@ int main(int argc, char **argv)
 	int fd, status, left = 0, revoked;
 	unsigned long long mark;
 
-	CHECK(argc == 2, "usage: reg_mr_race DIR");
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	set_knob("/proc/sys/fs/lease-break-time", 1);
 	signal(SIGIO, SIG_IGN);		/* nobody cooperates: some breaks revoke */
 	mark = kmsg_mark();
-	fd = dax_make_file(argv[1], "reg-mr-race.dat", SLICES * SLICE, path,
+	fd = dax_make_file(dir, "reg-mr-race.dat", SLICES * SLICE, path,
 			   sizeof(path));
 	CHECK_SYS(fstat(fd, &st));
 	for (int i = 0; i <= WORKERS; i++) {
@@ -164,5 +162,14 @@ int main(int argc, char **argv)
 	unlink(path);
 	printf("%d workers x %d rounds with a truncater: %d registration(s) revoked, "
 	       "no lease left\n", WORKERS, ROUNDS, revoked);
-	return 0;
 }
+
+MAPDIRECT_FIXTURE(reg_mr_race)
+FIXTURE_VARIANT_ADD(reg_mr_race, xfs) { .at = MAPDIRECT_ON_XFS };
+
+TEST_F_TIMEOUT(reg_mr_race, revoke_while_registering, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir);
+}
+
+TEST_HARNESS_MAIN

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * reg-mr-notify-registrant: a break notifies the process that registered
+ * reg_mr_registrant: a break notifies the process that registered
  * the memory, not only the one that mapped it.  The mapper forks; the child
  * registers the inherited MAP_DIRECT mapping with rxe; the mapper unmaps
  * and ignores SIGIO.  A truncate (lease-break-time 20 s) must reach the
@@ -10,7 +10,7 @@
  * Before each attachment had its own notification target the child heard
  * nothing: the truncate waited the full 20 s and revoked the registration.
  *
- * usage: reg_mr_registrant DIR
+ * Variants: xfs.  In the VM: build/tests/reg_mr_registrant (-l lists the tests).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -24,7 +24,7 @@
 #include <infiniband/verbs.h>
 
 #include "lib/breaker.h"
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/rdev.h"
 #include "lib/sys.h"
@@ -85,18 +85,16 @@ static char hear(int in, double secs)
 	return c;
 }
 
-int main(int argc, char **argv)
+static void run(const char *dir)
 {
 	char path[4096], *map, c;
 	int fd, pipefd[2], done, status;
 	pid_t child, breaker;
 	double took;
 
-	CHECK(argc == 2, "usage: reg_mr_registrant DIR");
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	set_knob(BREAK_TIME, 20);
 
-	fd = dax_make_file(argv[1], "reg-mr-registrant.dat", LEN, path, sizeof(path));
+	fd = dax_make_file(dir, "reg-mr-registrant.dat", LEN, path, sizeof(path));
 	map = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
 	CHECK(map != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
 	memset(map, 'm', LEN);
@@ -129,5 +127,14 @@ int main(int argc, char **argv)
 	unlink(path);
 	printf("the registering child was notified; truncate done after %.2f s "
 	       "(lease-break-time 20 s)\n", took);
-	return 0;
 }
+
+MAPDIRECT_FIXTURE(reg_mr_registrant)
+FIXTURE_VARIANT_ADD(reg_mr_registrant, xfs) { .at = MAPDIRECT_ON_XFS };
+
+TEST_F_TIMEOUT(reg_mr_registrant, notified, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir);
+}
+
+TEST_HARNESS_MAIN

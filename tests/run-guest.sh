@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run the tests of tests/list inside the VM.  Prints one line per test:
 #   PASS name (seconds)   or   FAIL name (seconds) + the end of its output
+# and for a TAP program (kselftest_harness.h) one line per TAP result:
+#   PASS program.variant.test   or   FAIL ... + that test's own output
 # Full output of each test: /mnt/out/tests/NAME.log in the guest, which is
 # build/vm/out/tests/NAME.log on the host.
 # usage: tests/run-guest.sh [NAME-PATTERN...]   (shell globs, !GLOB excludes;
@@ -10,7 +12,7 @@ cd "$(dirname "$0")/.." || exit 1
 logdir=${MAPDIRECT_OUT:-/tmp}/tests
 rm -rf "$logdir"
 mkdir -p "$logdir"
-per_test_timeout=${MAPDIRECT_TEST_TIMEOUT:-300}
+per_test_timeout=${MAPDIRECT_TEST_TIMEOUT:-600}
 
 # shellcheck source=lib/select.sh
 . tests/lib/select.sh
@@ -27,7 +29,12 @@ report_tap() { # prefix log rc secs
 		[ "${line#not ok}" != "$line" ] && status=FAIL
 		t=$(printf '%s\n' "$line" | sed -E 's/^(not )?ok [0-9]+ //; s/ # .*//')
 		case "$line" in *'# SKIP'*) status=FAIL; t="$t (skipped: must run here)" ;; esac
-		printf '%s %s/%s\n' "$status" "$prefix" "$t"
+		# A program's tests are named after it (reg_mr_direct.xfs.rw);
+		# the kernel's selftests get their program's name in front.
+		case "$t" in
+		"$prefix".*) printf '%s %s\n' "$status" "$t" ;;
+		*) printf '%s %s/%s\n' "$status" "$prefix" "$t" ;;
+		esac
 		# The failing test's own diagnostics: from its "RUN" line on.
 		[ $status = FAIL ] && awk -v t="$t" 'index($0, "RUN") && index($0, t) {on = 1}
 			on {print "     | " $0} on && /^(not )?ok / {exit}' "$log" | tail -n 12
@@ -46,9 +53,9 @@ while read -r name cmd; do
 	timeout -k 5 "$per_test_timeout" bash -c "$cmd" >"$logdir/$name.log" 2>&1 </dev/null
 	rc=$?
 	secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
-	if [ "${name#tap:}" != "$name" ]; then
-		# A kselftest program: one line per TAP result, named
-		# PREFIX/TEST; a crash or a missing plan is a failure too.
+	if [ "$(head -n 1 "$logdir/$name.log")" = "TAP version 13" ]; then
+		# A kselftest_harness.h program: one line per TAP result; a
+		# crash or a missing plan is a failure too.
 		report_tap "${name#tap:}" "$logdir/$name.log" "$rc" "$secs"
 		continue
 	fi

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * shutdown-revokes: a file system shut down (XFS_IOC_GOINGDOWN,
+ * shutdown: a file system shut down (XFS_IOC_GOINGDOWN,
  * EXT4_IOC_SHUTDOWN: the same ioctl number; what an I/O error or the
  * pmem's removal does too) can no longer vouch for its block map, so
  * MAP_DIRECT holders are told to let go and revoked at lease-break-time,
  * and new MAP_DIRECT mappings fail with EIO.  Afterwards the file system
  * is unmounted and mounted again (log recovery) for the tests that follow.
  *
- * usage: shutdown DIR DEV MOUNT-OPTIONS
+ * Variants: xfs, ext4.  In the VM: build/tests/shutdown (-l lists the tests).
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/check.h"
+#include "lib/harness.h"
 #include "lib/dax.h"
 
 #ifndef MAP_DIRECT
@@ -55,27 +55,7 @@ static int load_faults(volatile char *p)
 	return 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static char old_break[32];
-
-static void restore(void)
-{
-	FILE *f = fopen(BREAK_TIME, "w");
-
-	if (f) {
-		fputs(old_break, f);
-		fclose(f);
-	}
-}
-
-int main(int argc, char **argv)
+static void run(const char *dir, const char *dev, const char *opts)
 {
 	char path[4096], cmd[8400];
 	uint32_t how = NOLOGFLUSH;
@@ -83,18 +63,11 @@ int main(int argc, char **argv)
 	char *map;
 	void *p;
 	int fd, fd2;
-	FILE *f;
 
-	CHECK(argc == 4, "usage: shutdown DIR DEV MOUNT-OPTIONS");
-	f = fopen(BREAK_TIME, "r");
-	CHECK(f && fgets(old_break, sizeof(old_break), f), "read " BREAK_TIME);
-	fclose(f);
-	atexit(restore);
-	f = fopen(BREAK_TIME, "w");
-	CHECK(f && fputs("1\n", f) >= 0 && fclose(f) == 0, "write " BREAK_TIME);
+	set_knob(BREAK_TIME, 1);
 	signal(SIGIO, on_sigio);
 
-	fd = dax_make_file(argv[1], "shutdown.dat", LEN, path, sizeof(path));
+	fd = dax_make_file(dir, "shutdown.dat", LEN, path, sizeof(path));
 	map = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
 	CHECK(map != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
 	map[0] = 'a';
@@ -102,7 +75,7 @@ int main(int argc, char **argv)
 	CHECK_SYS(fd2);
 
 	t0 = now();
-	CHECK(ioctl(fd, GOINGDOWN, &how) == 0, "shut down %s: %s", argv[1], strerror(errno));
+	CHECK(ioctl(fd, GOINGDOWN, &how) == 0, "shut down %s: %s", dir, strerror(errno));
 	while (!sigio && now() < t0 + 5)
 		usleep(1000);
 	CHECK(sigio, "the holder was not notified of the shutdown within 5 s");
@@ -120,8 +93,18 @@ int main(int argc, char **argv)
 	close(fd);
 	close(fd2);
 
-	snprintf(cmd, sizeof(cmd), "umount %s && mount -o %s %s %s && rm -f %s", argv[1],
-		 argv[3], argv[2], argv[1], path);
-	CHECK(system(cmd) == 0, "remounting %s after the shutdown failed: %s", argv[1], cmd);
-	return 0;
+	snprintf(cmd, sizeof(cmd), "umount %s && mount -o %s %s %s && rm -f %s", dir,
+		 opts, dev, dir, path);
+	CHECK(system(cmd) == 0, "remounting %s after the shutdown failed: %s", dir, cmd);
 }
+
+MAPDIRECT_FIXTURE(shutdown)
+FIXTURE_VARIANT_ADD(shutdown, xfs) { .at = MAPDIRECT_ON_XFS };
+FIXTURE_VARIANT_ADD(shutdown, ext4) { .at = MAPDIRECT_ON_EXT4 };
+
+TEST_F_TIMEOUT(shutdown, revokes, MAPDIRECT_TIMEOUT)
+{
+	run(self->dir, self->dev, variant->at.opts);
+}
+
+TEST_HARNESS_MAIN

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Which tests run: one rule for `make check T=...`, tests/check.sh and
-# tests/run-guest.sh.  Each pattern is a shell glob matched against test
-# names (tests/list, "powercut", kernel selftests as "tap:mapdirect"), never
-# against files; "!GLOB" excludes; with no inclusive pattern, every test.
+# tests/run-guest.sh.  Each pattern is a shell glob matched against the
+# names in tests/list (test programs, "tap:mapdirect" for the kernel
+# selftests) and "powercut", never against files; "!GLOB" excludes; with no inclusive pattern, every test.
 # Sourced, not run.
 
 # selected NAME PATTERN...: does NAME run?

@@ -22,6 +22,13 @@ void set_knob(const char *path, int v);
 void set_knob_str(const char *path, const char *v);	/* a word, not a number */
 
 /*
+ * Write every knob set so far back now (idempotent).  The test harness
+ * ends a passing test with _exit(), which skips atexit(): fixture
+ * teardowns call this (lib/harness.h does).
+ */
+void restore_knobs(void);
+
+/*
  * One byte from a child through @fd (a pipe or socket whose write end the
  * caller has closed), waiting at most @secs: the byte, or -1 if the child
  * closed it (it died or failed) or said nothing in time.  Never blocks
