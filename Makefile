@@ -92,7 +92,7 @@ export:
 	@kernel/scripts/export.sh
 
 clean:
-	rm -rf build/obj build/tests build/kselftest build/demo build/bench build/headers build/vm build/vm2 build/check.log build/check-selftests.log
+	rm -rf build/obj build/tests build/kselftest build/demo build/bench build/headers build/vm build/vm2 build/vm-harness build/check.log build/check-selftests.log
 
 distclean:
 	rm -rf build

@@ -21,6 +21,15 @@ if selected powercut "$@"; then
 	cmd+="; tests/powercut.sh guest-write"
 fi
 
+: >"$out"
+# The harness's own tests first (tests/harness.sh, on the host: Ctrl-C,
+# parent death and set-up failures stop VMs as they must); each boots a
+# small VM of its own in build/vm-harness.
+if selected harness "$@"; then
+	echo "==> testing the harness (three short VM boots)"
+	"$REPO/tests/harness.sh" | tee -a "$out"
+fi
+
 # A full run splits in two VMs side by side: the kernel selftests in
 # build/vm2 (one vCPU), everything else in build/vm (two: Soft-RoCE works
 # in kernel threads beside the test).  The tests are single-threaded and
@@ -50,7 +59,7 @@ else
 fi
 [ -n "$powercut" ] && export MAPDIRECT_VM_KILL_ON=POWERCUT-CUT
 "$REPO/vm/run.sh" "$cmd" 2>&1 | grep --line-buffered -v -e '^POWERCUT-CUT$' \
-	-e "^vm: power cut: QEMU killed" | tee "$out"
+	-e "^vm: power cut: QEMU killed" | tee -a "$out"
 vmrc=${PIPESTATUS[0]}
 unset MAPDIRECT_VM_KILL_ON
 # Which VM's console log to read when the kernel's verdict is bad.

@@ -2,7 +2,8 @@
 # Which tests run: one rule for `make check T=...`, tests/check.sh and
 # tests/run-guest.sh.  Each pattern is a shell glob matched against the
 # names in tests/list (test programs, "tap:mapdirect" for the kernel
-# selftests) and "powercut", never against files; "!GLOB" excludes; with no inclusive pattern, every test.
+# selftests), "powercut" and "harness" (tests/harness.sh), never against
+# files; "!GLOB" excludes; with no inclusive pattern, every test.
 # Sourced, not run.
 
 # selected NAME PATTERN...: does NAME run?
