@@ -48,14 +48,15 @@ elif ! grep -q "set-up failed: injected" "$out"; then why="the run did not say w
 fi
 result harness.setup_failure "$t" "$why"
 
-# Job control: each VM below runs in a process group of its own and, unlike
-# a background job of a plain script, with SIGINT not ignored, as it runs
-# in the foreground of a terminal.
-set -m
+# Each VM below runs as it would in the foreground of a terminal: in a
+# process group of its own, with SIGINT not ignored (bash ignores it in
+# background jobs of scripts, and set -m does not help without a terminal).
+# Not a function: $! must be run.sh itself, the leader of that group.
+fg=(setsid env --default-signal=INT)
 
 # 2. Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
 t=$(date +%s) why=
-"$REPO/vm/run.sh" 'echo HARNESS-READY; sleep 600' >"$out" 2>&1 &
+"${fg[@]}" "$REPO/vm/run.sh" 'echo HARNESS-READY; sleep 600' >"$out" 2>&1 &
 pid=$!
 if ! wait_for 120 ready; then why="the guest did not start within 120 s"
 else
@@ -72,7 +73,7 @@ result harness.interrupt "$t" "$why"
 
 # 3. The parent dies outright: QEMU must not outlive it.
 t=$(date +%s) why=
-"$REPO/vm/run.sh" 'echo HARNESS-READY; sleep 600' >"$out" 2>&1 &
+"${fg[@]}" "$REPO/vm/run.sh" 'echo HARNESS-READY; sleep 600' >"$out" 2>&1 &
 pid=$!
 if ! wait_for 120 ready; then why="the guest did not start within 120 s"
 else
