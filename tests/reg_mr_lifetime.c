@@ -56,7 +56,7 @@ static int leases_on(ino_t ino)
 	CHECK(f, "/proc/locks: %s", strerror(errno));
 	snprintf(want, sizeof(want), ":%lu ", (unsigned long)ino);
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "LEASE") && strstr(line, want) && !strstr(line, "->"))
+		if (strstr(line, "LAYOUT") && strstr(line, want) && !strstr(line, "->"))
 			n++;
 	fclose(f);
 	return n;

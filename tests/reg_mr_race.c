@@ -152,7 +152,7 @@ static void run(const char *dir)
 	CHECK(f, "/proc/locks: %s", strerror(errno));
 	snprintf(want, sizeof(want), ":%lu ", (unsigned long)st.st_ino);
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "LEASE") && strstr(line, want))
+		if (strstr(line, "LAYOUT") && strstr(line, want))
 			left++;
 	fclose(f);
 	CHECK(!left, "%d lease(s) left on the file after every process let go", left);

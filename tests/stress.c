@@ -389,7 +389,7 @@ static int leases_left(void)
 
 	CHECK(f, "/proc/locks: %s", strerror(errno));
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "LEASE"))
+		if (strstr(line, "LAYOUT"))
 			n++;
 	fclose(f);
 	return n;

@@ -6,14 +6,7 @@
 
 #include "breaker.h"
 #include "check.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "sys.h"
 
 pid_t truncate_in_child(const char *path, void *map, size_t len, int *done)
 {

@@ -112,7 +112,7 @@ int lease_listed(ino_t ino)
 	CHECK(f, "/proc/locks: %s", strerror(errno));
 	snprintf(want, sizeof(want), ":%lu ", (unsigned long)ino);
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "LEASE") && strstr(line, want) &&
+		if (strstr(line, "LAYOUT") && strstr(line, want) &&
 		    !strstr(line, "->") &&
 		    sscanf(line, "%*d: %*s %*s %*s %d", &pid) == 1 &&
 		    pid == getpid())
