@@ -12,6 +12,10 @@
 #   make stress-kasan   the same on a KASAN + kmemleak + lockdep kernel
 #   make kernel-modular build the series with DEV_DAX, RDMA, XFS, ext4 as modules
 #   make lint           shellcheck every script, mandoc -T lint every man page
+#   make lib tool       libmapdirect (build/lib) and the mapdirect command
+#                       (build/bin)
+#   make install        install them, the header, mapdirect.pc and the man
+#                       pages (PREFIX=/usr/local, DESTDIR)
 #   make vm CMD='...'   boot the VM and run CMD as root in the repository root
 #   make vm             interactive shell in the VM
 #   make kernel         unpack/patch/configure/build the kernel only
@@ -22,7 +26,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: all deps kernel kernel-modular kernel-kasan tests demo-bin demo bench-bin bench bench-stock check stress stress-kasan vm export lint clean distclean
+.PHONY: all deps kernel kernel-modular kernel-kasan lib tool install tests demo-bin demo bench-bin bench bench-stock check stress stress-kasan vm export lint clean distclean
 
 all: kernel tests
 
@@ -32,8 +36,35 @@ deps:
 kernel: deps
 	@kernel/scripts/build.sh
 
-tests: deps kernel
+lib: deps
+	@$(MAKE) -s -C libmapdirect
+
+tool: lib
+	@$(MAKE) -s -C tool
+
+tests: deps kernel tool
 	@$(MAKE) -s -C tests
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+install: lib tool
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(PREFIX)/bin
+	install -m 0755 build/lib/libmapdirect.so.1.0.0 $(DESTDIR)$(LIBDIR)/
+	ln -sf libmapdirect.so.1.0.0 $(DESTDIR)$(LIBDIR)/libmapdirect.so.1
+	ln -sf libmapdirect.so.1 $(DESTDIR)$(LIBDIR)/libmapdirect.so
+	install -m 0644 build/lib/libmapdirect.a $(DESTDIR)$(LIBDIR)/
+	install -m 0644 libmapdirect/mapdirect.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|1.0.0|' \
+	    libmapdirect/mapdirect.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/mapdirect.pc
+	install -m 0755 build/bin/mapdirect $(DESTDIR)$(PREFIX)/bin/
+	for d in man/man*; do \
+		install -d $(DESTDIR)$(MANDIR)/$${d#man/} && \
+		cp -P $$d/* $(DESTDIR)$(MANDIR)/$${d#man/}/ || exit 1; \
+	done
 
 # Sourced files that exist only at run time (/run/mapdirect.env) are not
 # followed (SC1091).
@@ -92,7 +123,7 @@ export:
 	@kernel/scripts/export.sh
 
 clean:
-	rm -rf build/obj build/tests build/kselftest build/demo build/bench build/headers build/vm build/vm2 build/vm-harness build/check.log build/check-selftests.log
+	rm -rf build/obj build/tests build/kselftest build/demo build/bench build/lib build/bin build/headers build/vm build/vm2 build/vm-harness build/check.log build/check-selftests.log
 
 distclean:
 	rm -rf build

@@ -20,7 +20,7 @@ packages=(
 	ndctl daxctl xfsprogs e2fsprogs iproute2 procps util-linux
 	rdma-core ibverbs-providers ibverbs-utils rdmacm-utils
 	# userspace build
-	libibverbs-dev librdmacm-dev
+	libibverbs-dev librdmacm-dev pkgconf
 	# make lint
 	shellcheck mandoc
 )

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmapdirect: MAP_DIRECT mappings of DAX files and device-dax, break
+ * notifications on a file descriptor, durable stores, and who holds what.
+ * See libmapdirect(3).  Every function returns 0 or a negative errno
+ * (mapdirect_strerror() says what to do), and is thread-safe.
+ */
+#ifndef MAPDIRECT_H
+#define MAPDIRECT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The mmap() flag, from the patched kernel's <linux/mman.h> when present. */
+#ifndef MAP_DIRECT
+#define MAP_DIRECT 0x200000
+#endif
+
+struct mapdirect_map;
+
+/* mapdirect_map_file() flags */
+#define MAPDIRECT_CREATE	0x1	/* create the file if missing */
+#define MAPDIRECT_ALLOCATE	0x2	/* allocate and zero every block first */
+#define MAPDIRECT_READONLY	0x4	/* PROT_READ only */
+
+int mapdirect_map_file(const char *path, size_t len, int flags,
+		       struct mapdirect_map **out);
+int mapdirect_map_fd(int fd, off_t offset, size_t len, int prot,
+		     struct mapdirect_map **out);
+void *mapdirect_addr(const struct mapdirect_map *m);
+size_t mapdirect_length(const struct mapdirect_map *m);
+int mapdirect_unmap(struct mapdirect_map *m);
+
+/* Break notifications: a file descriptor to poll for POLLIN. */
+struct mapdirect_event {
+	struct mapdirect_map *map;	/* the mapping whose lease breaks */
+	double deadline;		/* CLOCK_MONOTONIC seconds: revoked then */
+};
+int mapdirect_notify_fd(void);
+int mapdirect_read_event(struct mapdirect_event *ev);
+
+/* Durable stores: write back the cache lines of a range, then fence. */
+void mapdirect_persist(const void *addr, size_t len);
+const char *mapdirect_persist_method(void);
+
+/* Who holds which file's block map (/proc/fs/mapdirect, root only). */
+struct mapdirect_holder {
+	pid_t pid;
+	char kind[16];		/* "mapping", "rdma", "kernel" */
+	char device[32];	/* RDMA device, or "" */
+	unsigned long long bytes;	/* of a registration, or 0 */
+};
+
+struct mapdirect_lease {
+	unsigned int dev_major, dev_minor;
+	unsigned long long ino;
+	char state[16];		/* active, breaking, revoked, released */
+	int left_ms;		/* breaking: ms until revoked; else -1 */
+	pid_t pid;		/* the process notified of a break */
+	char path[4096];
+	int nholders;
+	struct mapdirect_holder *holders;
+};
+
+int mapdirect_leases(struct mapdirect_lease **out, int *count);
+void mapdirect_leases_free(struct mapdirect_lease *leases, int count);
+
+const char *mapdirect_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
