@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mapdirect: see and manage MAP_DIRECT leases.  See mapdirect(1).
+ *
+ *   mapdirect ls [-J] [-n] [-p PID] [-o COLUMNS] [PATH...]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <mapdirect.h>
+
+#define VERSION "1.0.0"
+
+static const char *prog = "mapdirect";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s COMMAND [OPTIONS]\n"
+		"\n"
+		"Commands:\n"
+		"  ls [PATH...]    list MAP_DIRECT leases and who holds them (root)\n"
+		"  help            this text\n"
+		"\n"
+		"ls options:\n"
+		"  -J, --json            JSON output\n"
+		"  -n, --noheadings      no header line\n"
+		"  -p, --pid PID         only leases that PID holds\n"
+		"  -o, --output COLUMNS  comma-separated: PATH,DEV,INODE,STATE,LEFT,\n"
+		"                        HOLDER,PID,COMMAND,DEVICE,BYTES\n"
+		"\n"
+		"Exit status: 0 ok, 1 error, 2 bad usage.  See mapdirect(1).\n",
+		prog);
+}
+
+enum col { C_PATH, C_DEV, C_INODE, C_STATE, C_LEFT, C_HOLDER, C_PID, C_COMMAND,
+	   C_DEVICE, C_BYTES, NCOLS };
+
+static const struct {
+	const char *name;
+	int width;	/* 0: last column, unpadded */
+	int right;
+} cols[NCOLS] = {
+	[C_PATH] = { "PATH", 0, 0 },
+	[C_DEV] = { "DEV", 8, 0 },
+	[C_INODE] = { "INODE", 10, 1 },
+	[C_STATE] = { "STATE", 9, 0 },
+	[C_LEFT] = { "LEFT", 7, 1 },
+	[C_HOLDER] = { "HOLDER", 8, 0 },
+	[C_PID] = { "PID", 7, 1 },
+	[C_COMMAND] = { "COMMAND", 16, 0 },
+	[C_DEVICE] = { "DEVICE", 8, 0 },
+	[C_BYTES] = { "BYTES", 12, 1 },
+};
+
+static void comm_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(buf, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(buf, len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void cell(enum col c, const char *v, int last)
+{
+	if (last || !cols[c].width)
+		printf("%s", v);
+	else if (cols[c].right)
+		printf("%*s ", cols[c].width, v);
+	else
+		printf("%-*s ", cols[c].width, v);
+}
+
+static void row(const struct mapdirect_lease *l, const struct mapdirect_holder *h,
+		const enum col *sel, int nsel)
+{
+	char v[4200];
+
+	for (int i = 0; i < nsel; i++) {
+		switch (sel[i]) {
+		case C_PATH: snprintf(v, sizeof(v), "%s", l->path); break;
+		case C_DEV: snprintf(v, sizeof(v), "%u:%u", l->dev_major, l->dev_minor); break;
+		case C_INODE: snprintf(v, sizeof(v), "%llu", l->ino); break;
+		case C_STATE: snprintf(v, sizeof(v), "%s", l->state); break;
+		case C_LEFT:
+			if (l->left_ms >= 0)
+				snprintf(v, sizeof(v), "%.1fs", l->left_ms / 1000.0);
+			else
+				snprintf(v, sizeof(v), "-");
+			break;
+		case C_HOLDER: snprintf(v, sizeof(v), "%s", h ? h->kind : "-"); break;
+		case C_PID: snprintf(v, sizeof(v), "%d", h ? h->pid : l->pid); break;
+		case C_COMMAND: comm_of(h ? h->pid : l->pid, v, sizeof(v)); break;
+		case C_DEVICE: snprintf(v, sizeof(v), "%s", h && *h->device ? h->device : "-"); break;
+		case C_BYTES:
+			if (h && h->bytes)
+				snprintf(v, sizeof(v), "%llu", h->bytes);
+			else
+				snprintf(v, sizeof(v), "-");
+			break;
+		default: v[0] = 0;
+		}
+		cell(sel[i], v, i == nsel - 1);
+	}
+	putchar('\n');
+}
+
+static void json_lease(const struct mapdirect_lease *l, int first)
+{
+	char comm[64];
+
+	printf("%s\n    {\"path\": ", first ? "" : ",");
+	json_str(l->path);
+	printf(", \"dev\": \"%u:%u\", \"inode\": %llu, \"state\": ", l->dev_major,
+	       l->dev_minor, l->ino);
+	json_str(l->state);
+	if (l->left_ms >= 0)
+		printf(", \"left_ms\": %d", l->left_ms);
+	else
+		printf(", \"left_ms\": null");
+	printf(", \"notified_pid\": %d, \"holders\": [", l->pid);
+	for (int j = 0; j < l->nholders; j++) {
+		const struct mapdirect_holder *h = &l->holders[j];
+
+		comm_of(h->pid, comm, sizeof(comm));
+		printf("%s\n      {\"kind\": ", j ? "," : "");
+		json_str(h->kind);
+		printf(", \"pid\": %d, \"command\": ", h->pid);
+		json_str(comm);
+		if (*h->device) {
+			printf(", \"device\": ");
+			json_str(h->device);
+		}
+		if (h->bytes)
+			printf(", \"bytes\": %llu", h->bytes);
+		putchar('}');
+	}
+	printf("%s]}", l->nholders ? "\n    " : "");
+}
+
+static int parse_columns(char *spec, enum col *sel)
+{
+	int n = 0;
+
+	for (char *t = strtok(spec, ","); t; t = strtok(NULL, ",")) {
+		int c;
+
+		for (c = 0; c < NCOLS && strcasecmp(t, cols[c].name); c++)
+			;
+		if (c == NCOLS) {
+			fprintf(stderr, "%s ls: unknown column '%s' (see --help)\n", prog, t);
+			return -1;
+		}
+		if (n < NCOLS)
+			sel[n++] = c;
+	}
+	return n;
+}
+
+static int matches(const struct mapdirect_lease *l, pid_t pid, struct stat *paths, int npaths)
+{
+	int ok = !npaths;
+
+	for (int i = 0; i < npaths; i++)
+		if (major(paths[i].st_dev) == l->dev_major &&
+		    minor(paths[i].st_dev) == l->dev_minor && paths[i].st_ino == l->ino)
+			ok = 1;
+	if (ok && pid) {
+		ok = l->pid == pid;
+		for (int j = 0; j < l->nholders; j++)
+			ok |= l->holders[j].pid == pid;
+	}
+	return ok;
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	enum col sel[NCOLS] = { C_PATH };
+	int nsel = 0, json = 0, heads = 1, count, err, c, first = 1;
+	struct mapdirect_lease *ls;
+	struct stat *paths;
+	pid_t pid = 0;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "Jnp:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'J': json = 1; break;
+		case 'n': heads = 0; break;
+		case 'p':
+			pid = strtol(optarg, &end, 10);
+			if (*end || pid <= 0) {
+				fprintf(stderr, "%s ls: bad pid '%s'\n", prog, optarg);
+				return 2;
+			}
+			break;
+		case 'o':
+			nsel = parse_columns(optarg, sel);
+			if (nsel <= 0)
+				return 2;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!nsel) {
+		static const enum col dflt[] = { C_PID, C_COMMAND, C_HOLDER, C_DEVICE, C_STATE,
+						 C_LEFT, C_DEV, C_INODE, C_PATH };
+
+		nsel = sizeof(dflt) / sizeof(dflt[0]);
+		memcpy(sel, dflt, sizeof(dflt));
+	}
+	paths = calloc(argc - optind + 1, sizeof(*paths));
+	if (!paths)
+		return 1;
+	for (int i = optind; i < argc; i++) {
+		if (stat(argv[i], &paths[i - optind])) {
+			fprintf(stderr, "%s ls: %s: %s\n", prog, argv[i], strerror(errno));
+			free(paths);
+			return 1;
+		}
+	}
+	err = mapdirect_leases(&ls, &count);
+	if (err) {
+		if (err == -ENOENT)
+			fprintf(stderr, "%s ls: /proc/fs/mapdirect is missing: this kernel has "
+				"no MAP_DIRECT (boot the patched kernel)\n", prog);
+		else
+			fprintf(stderr, "%s ls: cannot read the leases: %s\n", prog,
+				mapdirect_strerror(err));
+		free(paths);
+		return 1;
+	}
+	if (json)
+		printf("{\"leases\": [");
+	else if (heads) {
+		for (int i = 0; i < nsel; i++)
+			cell(sel[i], cols[sel[i]].name, i == nsel - 1);
+		putchar('\n');
+	}
+	for (int i = 0; i < count; i++) {
+		if (!matches(&ls[i], pid, paths, argc - optind))
+			continue;
+		if (json) {
+			json_lease(&ls[i], first);
+			first = 0;
+			continue;
+		}
+		if (!ls[i].nholders)
+			row(&ls[i], NULL, sel, nsel);
+		for (int j = 0; j < ls[i].nholders; j++)
+			if (!pid || ls[i].holders[j].pid == pid)
+				row(&ls[i], &ls[i].holders[j], sel, nsel);
+	}
+	if (json)
+		printf("%s]}\n", first ? "" : "\n  ");
+	mapdirect_leases_free(ls, count);
+	free(paths);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "ls"))
+		return cmd_ls(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("mapdirect %s\n", VERSION);
+		return 0;
+	}
+	fprintf(stderr, "%s: unknown command '%s' (try '%s help')\n", prog, argv[1], prog);
+	return 2;
+}
