@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,37 @@ double truncate_wait(int done, double secs)
 	while (now() < t0 + secs) {
 		if (read(done, &c, 1) == 1) {
 			CHECK(c == 'y', "truncate failed in the breaker");
+			return now() - t0;
+		}
+		usleep(5000);
+	}
+	return -1;
+}
+
+pid_t truncate_exec(const char *path)
+{
+	pid_t pid = fork();
+
+	CHECK_SYS(pid);
+	if (!pid) {
+		execlp("truncate", "truncate", "-s", "0", path, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+double child_wait(pid_t pid, double secs)
+{
+	double t0 = now();
+	int status;
+
+	while (now() < t0 + secs) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		CHECK_SYS(r);
+		if (r == pid) {
+			CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+			      "the breaker (pid %d) failed: status %#x", pid, status);
 			return now() - t0;
 		}
 		usleep(5000);

@@ -20,4 +20,16 @@ pid_t truncate_in_child(const char *path, void *map, size_t len, int *done);
  */
 double truncate_wait(int done, double secs);
 
+/*
+ * Run truncate(1) to 0 on @path in a new program: it shares none of this
+ * process's mappings, whatever they are.  Returns its pid.
+ */
+pid_t truncate_exec(const char *path);
+
+/*
+ * Wait up to @secs for child @pid: how long it took from this call, or -1
+ * if it still runs.  Fails the test if it failed.
+ */
+double child_wait(pid_t pid, double secs);
+
 #endif
