@@ -56,6 +56,7 @@ install: lib tool
 	ln -sf libmapdirect.so.1.0.0 $(DESTDIR)$(LIBDIR)/libmapdirect.so.1
 	ln -sf libmapdirect.so.1 $(DESTDIR)$(LIBDIR)/libmapdirect.so
 	install -m 0644 build/lib/libmapdirect.a $(DESTDIR)$(LIBDIR)/
+	install -m 0755 build/lib/libmapdirect-preload.so $(DESTDIR)$(LIBDIR)/
 	install -m 0644 libmapdirect/mapdirect.h $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|1.0.0|' \

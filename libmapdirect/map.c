@@ -168,8 +168,17 @@ int mapdirect_read_event(struct mapdirect_event *ev)
 	return 0;
 }
 
+void *(*mapdirect_mmap_fn)(void *, size_t, int, int, int, off_t) = mmap;
+int (*mapdirect_munmap_fn)(void *, size_t) = munmap;
+
 int mapdirect_map_fd(int fd, off_t offset, size_t len, int prot,
 		     struct mapdirect_map **out)
+{
+	return mapdirect_map_at(NULL, 0, fd, offset, len, prot, out);
+}
+
+int mapdirect_map_at(void *addr, int flags, int fd, off_t offset, size_t len,
+		     int prot, struct mapdirect_map **out)
 {
 	struct f_owner_ex owner = { .type = F_OWNER_TID };
 	struct mapdirect_map *m;
@@ -196,7 +205,8 @@ int mapdirect_map_fd(int fd, off_t offset, size_t len, int prot,
 		err = -ENOMEM;
 		goto out_close;
 	}
-	m->addr = mmap(NULL, len, prot, MAP_SHARED_VALIDATE | MAP_DIRECT, ofd, offset);
+	m->addr = mapdirect_mmap_fn(addr, len, prot,
+				    flags | MAP_SHARED_VALIDATE | MAP_DIRECT, ofd, offset);
 	if (m->addr == MAP_FAILED) {
 		err = -errno;
 		free(m);
@@ -278,22 +288,11 @@ size_t mapdirect_length(const struct mapdirect_map *m)
 	return m ? m->len : 0;
 }
 
-int mapdirect_unmap(struct mapdirect_map *m)
+/* Forget @m's queued events: nobody may read a freed mapping.  Under lock. */
+static int purge_locked(struct mapdirect_map *m)
 {
-	struct mapdirect_map **p;
 	int i, err = 0;
 
-	if (!m)
-		return -EINVAL;
-	pthread_mutex_lock(&lock);
-	for (p = &maps; *p && *p != m; p = &(*p)->next)
-		;
-	if (!*p) {
-		pthread_mutex_unlock(&lock);
-		return -EINVAL;
-	}
-	*p = m->next;
-	/* Forget its queued events: nobody may read a freed mapping. */
 	for (i = 0; i < queued;) {
 		uint64_t n;
 
@@ -306,10 +305,51 @@ int mapdirect_unmap(struct mapdirect_map *m)
 		if (read(event_fd, &n, sizeof(n)) != sizeof(n))
 			err = -EIO;
 	}
+	return err;
+}
+
+int mapdirect_unmap(struct mapdirect_map *m)
+{
+	struct mapdirect_map **p;
+	int err;
+
+	if (!m)
+		return -EINVAL;
+	pthread_mutex_lock(&lock);
+	for (p = &maps; *p && *p != m; p = &(*p)->next)
+		;
+	if (!*p) {
+		pthread_mutex_unlock(&lock);
+		return -EINVAL;
+	}
+	*p = m->next;
+	err = purge_locked(m);
 	pthread_mutex_unlock(&lock);
-	if (munmap(m->addr, m->len))
+	if (mapdirect_munmap_fn(m->addr, m->len))
 		err = -errno;
 	close(m->fd);
 	free(m);
 	return err;
+}
+
+int mapdirect_forget(void *addr, size_t len)
+{
+	struct mapdirect_map **p, *m = NULL;
+
+	pthread_mutex_lock(&lock);
+	for (p = &maps; *p; p = &(*p)->next) {
+		if ((uintptr_t)(*p)->addr >= (uintptr_t)addr &&
+		    (uintptr_t)(*p)->addr + (*p)->len <= (uintptr_t)addr + len) {
+			m = *p;
+			*p = m->next;
+			purge_locked(m);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	if (!m)
+		return 0;
+	close(m->fd);
+	free(m);
+	return 1;
 }

@@ -3,6 +3,7 @@
  * mapdirect: see and manage MAP_DIRECT leases.  See mapdirect(1).
  *
  *   mapdirect ls [-J] [-n] [-p PID] [-o COLUMNS] [PATH...]
+ *   mapdirect run [-v] [--] PROGRAM [ARGS...]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,9 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  ls [PATH...]    list MAP_DIRECT leases and who holds them (root)\n"
+		"  run [-v] [--] PROGRAM [ARGS...]\n"
+		"                  run PROGRAM with its shared writable mappings of\n"
+		"                  DAX files and device-dax made MAP_DIRECT\n"
 		"  help            this text\n"
 		"\n"
 		"ls options:\n"
@@ -35,7 +39,11 @@ static void usage(FILE *f)
 		"  -o, --output COLUMNS  comma-separated: PATH,DEV,INODE,STATE,LEFT,\n"
 		"                        HOLDER,PID,COMMAND,DEVICE,BYTES\n"
 		"\n"
-		"Exit status: 0 ok, 1 error, 2 bad usage.  See mapdirect(1).\n",
+		"run options:\n"
+		"  -v, --verbose         say which mappings became MAP_DIRECT\n"
+		"\n"
+		"Exit status: 0 ok, 1 error, 2 bad usage; run: PROGRAM's status,\n"
+		"126 or 127 if it cannot be run.  See mapdirect(1).\n",
 		prog);
 }
 
@@ -295,6 +303,71 @@ static int cmd_ls(int argc, char **argv)
 	return 0;
 }
 
+/* The preload library: $MAPDIRECT_PRELOAD, else ../lib beside this binary. */
+static int preload_path(char *buf, size_t len)
+{
+	const char *env = getenv("MAPDIRECT_PRELOAD");
+	char exe[4096], *slash;
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return access(buf, R_OK);
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	snprintf(buf, len, "%s/../lib/libmapdirect-preload.so", exe);
+	return access(buf, R_OK);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char lib[4200], *old, *env;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v': setenv("MAPDIRECT_RUN_VERBOSE", "1", 1); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "%s run: no program given (mapdirect run [-v] -- PROGRAM "
+			"[ARGS...])\n", prog);
+		return 2;
+	}
+	if (preload_path(lib, sizeof(lib))) {
+		fprintf(stderr, "%s run: cannot find libmapdirect-preload.so (%s): set "
+			"MAPDIRECT_PRELOAD to its path\n", prog, lib);
+		return 1;
+	}
+	old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		if (asprintf(&env, "%s:%s", lib, old) < 0)
+			return 1;
+	} else {
+		env = strdup(lib);
+	}
+	if (!env || setenv("LD_PRELOAD", env, 1))
+		return 1;
+	free(env);
+	execvp(argv[optind], argv + optind);
+	fprintf(stderr, "%s run: %s: %s\n", prog, argv[optind], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -303,6 +376,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "ls"))
 		return cmd_ls(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;
