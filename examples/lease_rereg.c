@@ -6,12 +6,13 @@
  *
  *	cc lease_rereg.c $(pkg-config --cflags --libs mapdirect) -libverbs
  *
- * It maps FILE with MAP_DIRECT, registers it with the RDMA device DEV, and
- * waits for a break on libmapdirect's notification fd.  Here a child
- * process truncates the file and writes it back (a block-map change); on
- * the break the program deregisters and unmaps (so the breaker goes on at
- * once), maps the file again once the change is done, and registers it
- * again: new keys, same file.
+ * It registers FILE with the RDMA device DEV through
+ * mapdirect_rdma_register() (a MAP_DIRECT mapping underneath) and waits
+ * for a break on libmapdirect's notification fd.  Here another program
+ * grows the file (a block-map change).  On the break,
+ * mapdirect_rdma_handle() deregisters and unmaps, so the breaker goes on
+ * at once, maps the file again once the change is done, and registers it
+ * again: the callback gets the new keys.
  *
  * usage: lease_rereg FILE DEV
  */
@@ -43,42 +44,28 @@ static struct ibv_pd *open_pd(const char *name)
 	return pd;
 }
 
-static struct mapdirect_map *map(const char *file)
+static int reregistered;
+
+/* New keys: a real server would send them to its peers here. */
+static void on_register(struct mapdirect_rdma *r, struct ibv_mr *mr, int err, void *arg)
 {
-	struct mapdirect_map *m;
-	int err;
-
-	/* -EAGAIN while the breaker is still changing the block map. */
-	while ((err = mapdirect_map_file(file, LEN, MAPDIRECT_CREATE |
-					 MAPDIRECT_ALLOCATE, &m)) == -EAGAIN)
-		usleep(10000);
-	if (err) {
-		fprintf(stderr, "lease_rereg: %s: %s\n", file, mapdirect_strerror(err));
-		exit(1);
-	}
-	return m;
-}
-
-static struct ibv_mr *reg(struct ibv_pd *pd, struct mapdirect_map *m)
-{
-	struct ibv_mr *mr = ibv_reg_mr(pd, mapdirect_addr(m), mapdirect_length(m),
-				       IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
-
+	(void)r;
+	(void)arg;
 	if (!mr) {
-		perror("lease_rereg: ibv_reg_mr");
-		exit(1);
+		fprintf(stderr, "lease_rereg: registering again: %s\n", mapdirect_strerror(err));
+		return;
 	}
-	return mr;
+	printf("registered again: rkey %#x\n", mr->rkey);
+	reregistered = 1;
 }
 
 int main(int argc, char **argv)
 {
 	struct pollfd pfd = { .events = POLLIN };
 	struct mapdirect_event ev;
-	struct mapdirect_map *m;
-	struct ibv_mr *mr;
+	struct mapdirect_rdma *r;
 	struct ibv_pd *pd;
-	int status;
+	int err, status;
 	pid_t pid;
 
 	if (argc != 3) {
@@ -90,33 +77,34 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lease_rereg: no RDMA device %s\n", argv[2]);
 		return 1;
 	}
-	m = map(argv[1]);
-	mr = reg(pd, m);
-	printf("registered %s: rkey %#x\n", argv[1], mr->rkey);
+	err = mapdirect_rdma_register(pd, argv[1], LEN, MAPDIRECT_CREATE | MAPDIRECT_ALLOCATE,
+				      IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE,
+				      on_register, NULL, &r);
+	if (err) {
+		fprintf(stderr, "lease_rereg: %s: %s\n", argv[1], mapdirect_strerror(err));
+		return 1;
+	}
+	printf("registered %s: rkey %#x\n", argv[1], mapdirect_rdma_mr(r)->rkey);
 
 	/* The breaker: another program (a fork would share the mapping). */
 	pid = fork();
 	if (!pid) {
-		execlp("sh", "sh", "-c", "truncate -s 0 \"$0\" && truncate -s 2M \"$0\"",
-		       argv[1], (char *)NULL);
+		execlp("truncate", "truncate", "-s", "4M", argv[1], (char *)NULL);
 		_exit(127);
 	}
 	pfd.fd = mapdirect_notify_fd();
-	if (poll(&pfd, 1, 30000) != 1 || mapdirect_read_event(&ev) || ev.map != m) {
+	if (poll(&pfd, 1, 30000) != 1 || mapdirect_read_event(&ev)) {
 		fprintf(stderr, "lease_rereg: no break notification within 30 s\n");
 		return 1;
 	}
-	printf("break: letting go\n");
-	ibv_dereg_mr(mr);
-	mapdirect_unmap(m);
+	printf("break: letting go, then registering again\n");
+	err = mapdirect_rdma_handle(r, &ev, 30);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		fprintf(stderr, "lease_rereg: the breaker failed\n");
 		return 1;
 	}
-	m = map(argv[1]);
-	mr = reg(pd, m);
-	printf("registered again: rkey %#x\n", mr->rkey);
-	ibv_dereg_mr(mr);
-	mapdirect_unmap(m);
+	if (err || !reregistered)
+		return 1;
+	mapdirect_rdma_deregister(r);
 	return 0;
 }

@@ -69,6 +69,28 @@ struct mapdirect_lease {
 int mapdirect_leases(struct mapdirect_lease **out, int *count);
 void mapdirect_leases_free(struct mapdirect_lease *leases, int count);
 
+/*
+ * RDMA memory registration of a MAP_DIRECT mapping that survives lease
+ * breaks: on a break event, mapdirect_rdma_handle() deregisters and
+ * unmaps (the breaker goes on at once), waits until the file can be mapped
+ * again, maps and registers it again, and passes the new MR (or NULL and
+ * the error) to the callback.  Needs <infiniband/verbs.h> and -libverbs.
+ */
+struct ibv_pd;
+struct ibv_mr;
+struct mapdirect_rdma;
+typedef void (*mapdirect_rdma_cb)(struct mapdirect_rdma *r, struct ibv_mr *mr,
+				  int err, void *arg);
+
+int mapdirect_rdma_register(struct ibv_pd *pd, const char *path, size_t len,
+			    int flags, int access, mapdirect_rdma_cb cb, void *arg,
+			    struct mapdirect_rdma **out);
+struct ibv_mr *mapdirect_rdma_mr(const struct mapdirect_rdma *r);
+struct mapdirect_map *mapdirect_rdma_map(const struct mapdirect_rdma *r);
+int mapdirect_rdma_handle(struct mapdirect_rdma *r, const struct mapdirect_event *ev,
+			  double timeout);
+int mapdirect_rdma_deregister(struct mapdirect_rdma *r);
+
 const char *mapdirect_strerror(int err);
 
 #ifdef __cplusplus
