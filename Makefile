@@ -76,14 +76,14 @@ lint: deps
 	@mandoc -T lint -W warning $(MANPAGES)
 	@echo "lint: $(words $(SCRIPTS)) scripts and $(words $(MANPAGES)) man page(s) clean"
 
-demo-bin: deps
+demo-bin: deps lib
 	@$(MAKE) -s -C demo
 
 demo: kernel demo-bin
 	@echo "==> booting the VM for the demo (about 30 s)"
 	@MAPDIRECT_VM_QUIET=1 vm/run.sh demo/run.sh
 
-bench-bin: deps
+bench-bin: deps lib
 	@$(MAKE) -s -C bench
 
 bench: kernel bench-bin

@@ -30,10 +30,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
+#include <mapdirect.h>
 
 #define LEN (2UL << 20)
 

@@ -33,10 +33,8 @@
 
 #include "bench.h"
 #include "lib/rpair.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #ifndef MAP_SYNC
 #define MAP_SYNC 0x80000
 #endif

@@ -11,7 +11,6 @@
  * It prints one line per event, with times relative to the notice, and
  * creates the file READY once its records are durable.
  */
-#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -25,17 +24,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
+#include <mapdirect.h>
 
 #define RECORDS 1000
 #define RECSZ 64
 
 static atomic_int notified;
 static sigjmp_buf bus_jmp;
-static int clwb;		/* CPU has clwb */
 static double t_notice;		/* when the break notice arrived */
 
 static void on_sigio(int sig)
@@ -58,25 +53,6 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Write back one cache line: clwb where the CPU has it, else clflush. */
-static void flush_line(const void *p, int have_clwb)
-{
-	if (have_clwb)
-		__asm__ volatile(".byte 0x66, 0x0f, 0xae, 0x30" /* clwb (%rax) */
-				 : : "a"(p) : "memory");
-	else
-		__asm__ volatile("clflush (%0)" : : "r"(p) : "memory");
-}
-
-static int cpu_has_clwb(void)
-{
-	unsigned int a, b, c, d;
-
-	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-		return 0;
-	return (b >> 24) & 1;
-}
-
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
@@ -89,7 +65,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cooperate = !strcmp(argv[2], "cooperate");
-	clwb = cpu_has_clwb();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	memset(&sa, 0, sizeof(sa));
@@ -114,11 +89,10 @@ int main(int argc, char **argv)
 		char *rec = map + (size_t)i * RECSZ;
 
 		snprintf(rec, RECSZ, "record %04d: stored with a cache flush, no msync", i);
-		flush_line(rec, clwb);
+		mapdirect_persist(rec, RECSZ);
 	}
-	__asm__ volatile("sfence" : : : "memory");
 	printf("A: mapped %s with MAP_DIRECT; %d records durable with %s + sfence only\n",
-	       argv[1], RECORDS, clwb ? "clwb" : "clflush");
+	       argv[1], RECORDS, mapdirect_persist_method());
 	close(open(argv[3], O_CREAT | O_WRONLY, 0644));
 
 	while (!atomic_load(&notified))
@@ -138,8 +112,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (;;) {
-		flush_line(map, clwb);
 		__atomic_store_n(map, 'r', __ATOMIC_RELAXED);
+		mapdirect_persist(map, 1);
 		usleep(10000);
 	}
 }

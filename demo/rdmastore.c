@@ -30,10 +30,8 @@
 #include <rdma/rdma_verbs.h>
 
 #include "lib/rpair.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define LEN (2u << 20)
 #define RECSZ 64
 

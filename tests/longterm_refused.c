@@ -16,10 +16,8 @@
 
 #include "lib/harness.h"
 #include "lib/dax.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define LEN (2u << 20)
 
 static int ring(void)

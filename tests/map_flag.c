@@ -16,10 +16,8 @@
 
 #include "lib/harness.h"
 #include "lib/dax.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define LEN (2u << 20)
 
 static void run(int flag, const char *dir, int expect_ok)

@@ -30,10 +30,8 @@
 #include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/sys.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define LEN (2u << 20)
 #define BREAK_TIME "/proc/sys/fs/lease-break-time"
 #define DRIVER "/sys/bus/nd/drivers/nd_pmem"
@@ -65,7 +63,6 @@ static void run(const char *dir, const char *dev, const char *opts)
 	int fd, pipefd[2], status;
 	ssize_t n;
 	pid_t pid;
-
 
 	/* /sys/block/pmemN/device -> .../pfnX.Y (or namespaceX.Y), bound to nd_pmem */
 	snprintf(sys, sizeof(sys), "/sys/block/%s/device", basename(strdupa(dev)));

@@ -26,10 +26,7 @@
 
 #include "lib/check.h"
 #include "lib/dax.h"
-
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
+#include <mapdirect.h>
 
 #define LEN (4u << 20)
 #define MAXEXT 64

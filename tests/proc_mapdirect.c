@@ -32,10 +32,8 @@
 #include "lib/dax.h"
 #include "lib/harness.h"
 #include "lib/rdev.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define LEN (2u << 20)
 #define PROC "/proc/fs/mapdirect"
 #define BREAK_TIME "/proc/sys/fs/lease-break-time"

@@ -30,10 +30,8 @@
 #include "lib/harness.h"
 #include "lib/dax.h"
 #include "lib/sys.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define LEN (2u << 20)
 #define KNOB "/sys/module/mapdirect/parameters/test_relock_delay_ms"
 #define BREAK_TIME "/proc/sys/fs/lease-break-time"

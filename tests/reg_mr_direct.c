@@ -40,10 +40,8 @@
 #include "lib/dax.h"
 #include "lib/rpair.h"
 #include "lib/sys.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define LEN (2u << 20)
 #define BREAK_TIME "/proc/sys/fs/lease-break-time"
 #define POLICY "/sys/module/rdma_rxe/parameters/revoke_policy"

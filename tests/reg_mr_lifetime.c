@@ -37,10 +37,8 @@
 #include "lib/dax.h"
 #include "lib/rdev.h"
 #include "lib/sys.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define LEN (2u << 20)
 #define BREAK_TIME "/proc/sys/fs/lease-break-time"
 #define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \

@@ -17,10 +17,8 @@
 #include "lib/dax.h"
 #include "lib/kmsg.h"
 #include "lib/rdev.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define LEN (2u << 20)
 #define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		IBV_ACCESS_REMOTE_READ)

@@ -35,10 +35,8 @@
 #include "lib/kmsg.h"
 #include "lib/rpair.h"
 #include "lib/sys.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #ifndef MADV_HWPOISON
 #define MADV_HWPOISON 100
 #endif

@@ -29,10 +29,8 @@
 #include "lib/kmsg.h"
 #include "lib/rdev.h"
 #include "lib/sys.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define SLICE (2u << 20)
 #define SLICES 4
 #define WORKERS 3

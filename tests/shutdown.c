@@ -22,10 +22,8 @@
 
 #include "lib/harness.h"
 #include "lib/dax.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define LEN (2u << 20)
 #define GOINGDOWN _IOR('X', 125, uint32_t)	/* XFS and ext4 alike */
 #define NOLOGFLUSH 2

@@ -47,10 +47,8 @@
 #include "lib/check.h"
 #include "lib/rdev.h"
 #include "lib/sys.h"
+#include <mapdirect.h>
 
-#ifndef MAP_DIRECT
-#define MAP_DIRECT 0x200000
-#endif
 #define FILE_LEN (16u << 20)
 #define SLICE (2u << 20)
 #define MAPPERS 3
