@@ -142,6 +142,7 @@ int mapdirect_leases(struct mapdirect_lease **out, int *count)
 			h.pid = num(line, "pid", 0);
 			if (!field(line, "kind", h.kind, sizeof(h.kind)))
 				strcpy(h.kind, "kernel");
+			field(line, "state", h.state, sizeof(h.state));
 			field(line, "device", h.device, sizeof(h.device));
 			h.bytes = num(line, "bytes", 0);
 			err = add_holder(l, &h);
@@ -166,6 +167,8 @@ int mapdirect_leases(struct mapdirect_lease **out, int *count)
 			field(line, "state", l->state, sizeof(l->state));
 			l->left_ms = num(line, "left_ms", -1);
 			l->pid = num(line, "pid", 0);
+			l->fd = num(line, "fd", -1);
+			l->users = num(line, "users", 0);
 			p = strstr(line, " path=");
 			if (p) {
 				snprintf(l->path, sizeof(l->path), "%s", p + 6);

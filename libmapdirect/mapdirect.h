@@ -51,6 +51,7 @@ const char *mapdirect_persist_method(void);
 struct mapdirect_holder {
 	pid_t pid;
 	char kind[16];		/* "mapping", "rdma", "kernel" */
+	char state[16];		/* in-kernel: "pending", "attached"; else "" */
 	char device[32];	/* RDMA device, or "" */
 	unsigned long long bytes;	/* of a registration, or 0 */
 };
@@ -61,6 +62,8 @@ struct mapdirect_lease {
 	char state[16];		/* active, breaking, revoked, released */
 	int left_ms;		/* breaking: ms until revoked; else -1 */
 	pid_t pid;		/* the process notified of a break */
+	int fd;			/* its descriptor the mapping was made with */
+	int users;		/* mappings and in-kernel users holding it */
 	char path[4096];
 	int nholders;
 	struct mapdirect_holder *holders;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * proc_mapdirect: /proc/fs/mapdirect tells who holds which file's block
- * map, and /proc/locks names MAP_DIRECT leases LAYOUT.
+ * map, and /proc/locks names MAP_DIRECT leases LAYOUT.  The file is read
+ * through libmapdirect's parser, which mapdirect ls uses too.
  *
  *   mapping       a MAP_DIRECT mapping is listed (dev, ino, state=active,
  *                 the mapper's pid and fd, users=1, path); after fork the
@@ -38,73 +39,45 @@
 #define PROC "/proc/fs/mapdirect"
 #define BREAK_TIME "/proc/sys/fs/lease-break-time"
 
-/* What /proc/fs/mapdirect says about one lease, found by dev and inode. */
+/*
+ * What /proc/fs/mapdirect says about one lease, found by dev and inode,
+ * read with libmapdirect's parser (what mapdirect ls uses); in-kernel users
+ * only, not the processes the library finds through smaps.
+ */
 struct lease_line {
 	int found;
 	char state[16];
 	int pid, fd, users, left_ms;
 	char path[4096];
-	int nusers;		/* "->" lines */
-	char user[4][256];	/* their text after "-> " */
+	int nusers;
+	struct mapdirect_holder user[4];
 };
-
-static const char *field(const char *line, const char *key, char *out, size_t len)
-{
-	char k[32];
-	const char *p;
-	size_t n;
-
-	snprintf(k, sizeof(k), " %s=", key);
-	p = strstr(line, k);
-	if (!p)
-		return NULL;
-	p += strlen(k);
-	n = strcspn(p, " \n");
-	if (n >= len)
-		n = len - 1;
-	memcpy(out, p, n);
-	out[n] = 0;
-	return out;
-}
-
-static int ifield(const char *line, const char *key)
-{
-	char v[32];
-
-	return field(line, key, v, sizeof(v)) ? atoi(v) : -1;
-}
 
 static struct lease_line find_lease(const struct stat *st)
 {
 	struct lease_line l = { 0 };
-	char line[8192], want[64], v[64];
-	FILE *f = fopen(PROC, "r");
-	long id = -1, n;
+	struct mapdirect_lease *ls;
+	int n, err;
 
-	CHECK(f, PROC ": %s (is this the patched kernel?)", strerror(errno));
-	snprintf(want, sizeof(want), "%u:%u", major(st->st_dev), minor(st->st_dev));
-	while (fgets(line, sizeof(line), f)) {
-		CHECK(sscanf(line, "%ld:", &n) == 1, PROC ": a line without a number: %s", line);
-		if (strstr(line, ": -> ")) {
-			if (n == id && l.nusers < 4)
-				snprintf(l.user[l.nusers++], sizeof(l.user[0]), "%s",
-					 strstr(line, ": -> ") + 5);
+	err = mapdirect_leases(&ls, &n);
+	CHECK(!err, "reading " PROC ": %s", mapdirect_strerror(err));
+	for (int i = 0; i < n; i++) {
+		if (ls[i].dev_major != major(st->st_dev) || ls[i].dev_minor != minor(st->st_dev) ||
+		    ls[i].ino != st->st_ino)
 			continue;
-		}
-		if (!field(line, "dev", v, sizeof(v)) || strcmp(v, want) ||
-		    ifield(line, "ino") != (int)st->st_ino)
-			continue;
-		CHECK(!l.found, "two leases listed for one mapping:\n%s", line);
+		CHECK(!l.found, "two leases listed for one mapping of %s", ls[i].path);
 		l.found = 1;
-		id = n;
-		CHECK(field(line, "state", l.state, sizeof(l.state)), "no state: %s", line);
-		CHECK(field(line, "path", l.path, sizeof(l.path)), "no path: %s", line);
-		l.pid = ifield(line, "pid");
-		l.fd = ifield(line, "fd");
-		l.users = ifield(line, "users");
-		l.left_ms = ifield(line, "left_ms");
+		snprintf(l.state, sizeof(l.state), "%s", ls[i].state);
+		snprintf(l.path, sizeof(l.path), "%s", ls[i].path);
+		l.pid = ls[i].pid;
+		l.fd = ls[i].fd;
+		l.users = ls[i].users;
+		l.left_ms = ls[i].left_ms;
+		for (int j = 0; j < ls[i].nholders && l.nusers < 4; j++)
+			if (strcmp(ls[i].holders[j].kind, "mapping"))
+				l.user[l.nusers++] = ls[i].holders[j];
 	}
-	fclose(f);
+	mapdirect_leases_free(ls, n);
 	return l;
 }
 
@@ -126,21 +99,6 @@ static int has_dx(pid_t pid, void *addr)
 	}
 	fclose(f);
 	return dx;
-}
-
-static int layout_in_proc_locks(ino_t ino)
-{
-	char line[256], want[64];
-	FILE *f = fopen("/proc/locks", "r");
-	int n = 0;
-
-	CHECK(f, "/proc/locks: %s", strerror(errno));
-	snprintf(want, sizeof(want), ":%lu ", (unsigned long)ino);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, want) && !strstr(line, "->"))
-			n += strstr(line, " LAYOUT ") ? 1 : -100;
-	fclose(f);
-	return n;
 }
 
 FIXTURE(proc_mapdirect) {
@@ -189,9 +147,9 @@ TEST_F_TIMEOUT(proc_mapdirect, mapping, MAPDIRECT_TIMEOUT)
 	CHECK(l.fd == self->fd, "fd=%d, expected %d", l.fd, self->fd);
 	CHECK(l.users == 1, "users=%d with one mapping", l.users);
 	CHECK(!strcmp(l.path, self->path), "path=%s, expected %s", l.path, self->path);
-	CHECK(l.nusers == 0, "an in-kernel user is listed without a registration: %s",
-	      l.user[0]);
-	CHECK(layout_in_proc_locks(self->st.st_ino) == 1,
+	CHECK(l.nusers == 0, "an in-kernel user (%s) is listed without a registration",
+	      l.user[0].kind);
+	CHECK(layout_leases(self->st.st_ino, getpid()) == 1,
 	      "/proc/locks does not list the lease once, as LAYOUT");
 	CHECK(has_dx(getpid(), self->map), "smaps does not show dx for the mapping");
 
@@ -225,7 +183,6 @@ TEST_F_TIMEOUT(proc_mapdirect, registration, MAPDIRECT_TIMEOUT)
 	struct ibv_pd *pd = ibv_alloc_pd(ctx);
 	struct lease_line l;
 	struct ibv_mr *mr;
-	char want[128];
 
 	CHECK(pd, "ibv_alloc_pd: %s", strerror(errno));
 	mr = ibv_reg_mr(pd, self->map, LEN, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
@@ -237,15 +194,19 @@ TEST_F_TIMEOUT(proc_mapdirect, registration, MAPDIRECT_TIMEOUT)
 	CHECK(l.users == 1, "users=%d: only the registration holds it", l.users);
 	CHECK(l.nusers == 1, "%d in-kernel users listed, expected the registration",
 	      l.nusers);
-	snprintf(want, sizeof(want), "pid=%d state=attached kind=rdma device=%s bytes=%u",
-		 getpid(), need_env("MAPDIRECT_RXE0"), LEN);
-	CHECK(!strncmp(l.user[0], want, strlen(want)), "the registration is listed as\n  %s"
-	      "expected\n  %s", l.user[0], want);
+	CHECK(l.user[0].pid == getpid() && !strcmp(l.user[0].state, "attached") &&
+	      !strcmp(l.user[0].kind, "rdma") &&
+	      !strcmp(l.user[0].device, need_env("MAPDIRECT_RXE0")) && l.user[0].bytes == LEN,
+	      "the registration is listed as pid=%d state=%s kind=%s device=%s bytes=%llu; "
+	      "expected pid=%d state=attached kind=rdma device=%s bytes=%u", l.user[0].pid,
+	      l.user[0].state, l.user[0].kind, l.user[0].device, l.user[0].bytes, getpid(),
+	      need_env("MAPDIRECT_RXE0"), LEN);
 	CHECK(ibv_dereg_mr(mr) == 0, "ibv_dereg_mr: %s", strerror(errno));
 	CHECK(!find_lease(&self->st).found, "the lease is still listed after dereg");
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
-	printf("the registration is listed under its lease: %s", l.user[0]);
+	printf("the registration is listed under its lease: %s on %s, %llu bytes\n",
+	       l.user[0].kind, l.user[0].device, l.user[0].bytes);
 }
 
 TEST_F_TIMEOUT(proc_mapdirect, break, MAPDIRECT_TIMEOUT)

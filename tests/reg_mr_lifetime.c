@@ -44,30 +44,14 @@
 #define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		IBV_ACCESS_REMOTE_READ)
 
-/* How many leases on inode @ino does /proc/locks list (any pid)? */
-static int leases_on(ino_t ino)
-{
-	char line[256], want[64];
-	FILE *f = fopen("/proc/locks", "r");
-	int n = 0;
-
-	CHECK(f, "/proc/locks: %s", strerror(errno));
-	snprintf(want, sizeof(want), ":%lu ", (unsigned long)ino);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "LAYOUT") && strstr(line, want) && !strstr(line, "->"))
-			n++;
-	fclose(f);
-	return n;
-}
-
 /* Wait up to @secs for inode @ino to have @n leases. */
 static int wait_leases(ino_t ino, int n, double secs)
 {
 	double end = now() + secs;
 
-	while (leases_on(ino) != n && now() < end)
+	while (layout_leases(ino, 0) != n && now() < end)
 		usleep(10000);
-	return leases_on(ino) == n;
+	return layout_leases(ino, 0) == n;
 }
 
 struct owner {
@@ -102,11 +86,11 @@ static void test_fork(int fd, ino_t ino)
 	if (!pid)
 		_exit(0);	/* inherits the mapping, not the registration */
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status), "child");
-	CHECK(leases_on(ino) == 1, "the child's exit changed the lease");
+	CHECK(layout_leases(ino, 0) == 1, "the child's exit changed the lease");
 	CHECK(munmap(o.map, LEN) == 0, "munmap: %s", strerror(errno));
-	CHECK(leases_on(ino) == 1, "munmap released a lease the registration holds");
+	CHECK(layout_leases(ino, 0) == 1, "munmap released a lease the registration holds");
 	CHECK(ibv_dereg_mr(o.mr) == 0, "ibv_dereg_mr: %s", strerror(errno));
-	CHECK(leases_on(ino) == 0, "the lease outlived the registration");
+	CHECK(layout_leases(ino, 0) == 0, "the lease outlived the registration");
 	ibv_dealloc_pd(o.pd);
 	ibv_close_device(o.ctx);
 	printf("fork: the child's exit left the registration's lease alone\n");
@@ -130,7 +114,7 @@ static void test_close(int fd, ino_t ino)
 
 		register_direct(&o, fd);
 		munmap(o.map, LEN);
-		if (leases_on(ino) != 1 || write(sync[1], "m", 1) != 1)
+		if (layout_leases(ino, 0) != 1 || write(sync[1], "m", 1) != 1)
 			_exit(1);
 		/* No dereg: closing the device must tear the registration down. */
 		close(o.ctx->cmd_fd);
@@ -173,7 +157,7 @@ static void test_kill(const char *path, int fd, ino_t ino)
 	}
 	close(ready[1]);
 	CHECK(wait_byte(ready[0], 30) == 'r', "the owner did not register (see its error)");
-	CHECK(leases_on(ino) == 1, "no lease after registration");
+	CHECK(layout_leases(ino, 0) == 1, "no lease after registration");
 	breaker = truncate_in_child(path, NULL, 0, &done);
 	CHECK(truncate_wait(done, 0.5) < 0, "the truncate did not wait for the owner");
 	kill(owner, SIGKILL);
@@ -181,7 +165,7 @@ static void test_kill(const char *path, int fd, ino_t ino)
 	took = truncate_wait(done, 10);
 	CHECK(took >= 0, "the truncate still waits after the owner was killed");
 	waitpid(breaker, NULL, 0);
-	CHECK(leases_on(ino) == 0, "a lease outlived its killed owner");
+	CHECK(layout_leases(ino, 0) == 0, "a lease outlived its killed owner");
 	printf("kill: truncate completed %.0f ms after the owner was killed "
 	       "(lease-break-time 20 s)\n", took * 1e3);
 }
@@ -247,14 +231,14 @@ static void test_pass(const char *path, int fd, ino_t ino)
 	recv_fds(sv[0], &cmd_fd, &async_fd);
 	CHECK(waitpid(owner, &status, 0) == owner && WIFEXITED(status) &&
 	      !WEXITSTATUS(status), "the owner failed");
-	CHECK(leases_on(ino) == 1,
+	CHECK(layout_leases(ino, 0) == 1,
 	      "the registration lost its lease when its owner exited");
 	breaker = truncate_in_child(path, NULL, 0, &done);
 	took = truncate_wait(done, 20);
 	CHECK(took >= 0, "the truncate never completed: the registration was not revoked");
 	CHECK(took > 0.8, "the truncate took %.2f s: it did not wait lease-break-time", took);
 	waitpid(breaker, NULL, 0);
-	CHECK(leases_on(ino) == 0, "a lease survived the revocation");
+	CHECK(layout_leases(ino, 0) == 0, "a lease survived the revocation");
 	/* Tear the revoked registration down. */
 	close(cmd_fd);
 	close(async_fd);

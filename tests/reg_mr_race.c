@@ -119,10 +119,9 @@ static void truncater(const char *path)
 static void run(const char *dir)
 {
 	pid_t pids[WORKERS + 1];
-	char path[4096], line[256], want[64];
+	char path[4096];
 	struct stat st;
-	FILE *f;
-	int fd, status, left = 0, revoked;
+	int fd, status, left, revoked;
 	unsigned long long mark;
 
 	set_knob("/proc/sys/fs/lease-break-time", 1);
@@ -146,13 +145,7 @@ static void run(const char *dir)
 		      "%s %d did not finish cleanly (status %#x)",
 		      i == WORKERS ? "truncater" : "worker", i, status);
 	}
-	f = fopen("/proc/locks", "r");
-	CHECK(f, "/proc/locks: %s", strerror(errno));
-	snprintf(want, sizeof(want), ":%lu ", (unsigned long)st.st_ino);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "LAYOUT") && strstr(line, want))
-			left++;
-	fclose(f);
+	left = layout_leases(st.st_ino, 0);
 	CHECK(!left, "%d lease(s) left on the file after every process let go", left);
 	revoked = kmsg_count(mark, "revoked a MAP_DIRECT memory registration", NULL);
 	CHECK(revoked > 0, "no registration was revoked: the race did not reach revocation");

@@ -103,20 +103,26 @@ int wait_byte(int fd, double secs)
 	return c;
 }
 
-int lease_listed(ino_t ino)
+int layout_leases(ino_t ino, pid_t pid)
 {
 	char line[256], want[64];
 	FILE *f = fopen("/proc/locks", "r");
-	int found = 0, pid;
+	int n = 0, lpid;
 
 	CHECK(f, "/proc/locks: %s", strerror(errno));
 	snprintf(want, sizeof(want), ":%lu ", (unsigned long)ino);
+	/* "1: LAYOUT ACTIVE    READ  PID MAJ:MIN:INO 0 EOF"; "->" are waiters */
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "LAYOUT") && strstr(line, want) &&
+		if (strstr(line, " LAYOUT ") && strstr(line, want) &&
 		    !strstr(line, "->") &&
-		    sscanf(line, "%*d: %*s %*s %*s %d", &pid) == 1 &&
-		    pid == getpid())
-			found = 1;
+		    sscanf(line, "%*d: %*s %*s %*s %d", &lpid) == 1 &&
+		    (!pid || lpid == pid))
+			n++;
 	fclose(f);
-	return found;
+	return n;
+}
+
+int lease_listed(ino_t ino)
+{
+	return layout_leases(ino, getpid()) > 0;
 }

@@ -36,6 +36,9 @@ void restore_knobs(void);
  */
 int wait_byte(int fd, double secs);
 
+/* How many layout leases on inode @ino list /proc/locks (of @pid; 0: any)? */
+int layout_leases(ino_t ino, pid_t pid);
+
 /* Does this process hold a lease on inode @ino (listed in /proc/locks)? */
 int lease_listed(ino_t ino);
 
