@@ -16,6 +16,7 @@
 #                       (build/bin)
 #   make install        install them, the header, mapdirect.pc and the man
 #                       pages (PREFIX=/usr/local, DESTDIR)
+#   make deb            Debian packages of them in build/deb
 #   make vm CMD='...'   boot the VM and run CMD as root in the repository root
 #   make vm             interactive shell in the VM
 #   make kernel         unpack/patch/configure/build the kernel only
@@ -26,7 +27,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: all deps kernel kernel-modular kernel-kasan lib tool install tests demo-bin demo bench-bin bench bench-stock check stress stress-kasan vm export lint clean distclean
+.PHONY: all deps kernel kernel-modular kernel-kasan lib tool install deb tests demo-bin demo bench-bin bench bench-stock check stress stress-kasan vm export lint clean distclean
 
 all: kernel tests
 
@@ -41,6 +42,9 @@ lib: deps
 
 tool: lib
 	@$(MAKE) -s -C tool
+
+deb: lib tool
+	@scripts/deb.sh
 
 tests: deps kernel tool
 	@$(MAKE) -s -C tests

@@ -303,7 +303,12 @@ static int cmd_ls(int argc, char **argv)
 	return 0;
 }
 
-/* The preload library: $MAPDIRECT_PRELOAD, else ../lib beside this binary. */
+/*
+ * The preload library: $MAPDIRECT_PRELOAD; else ../lib beside this binary
+ * (the build tree, make install); else its bare name, which the dynamic
+ * linker looks up in the system's library directories (packages install
+ * it in /usr/lib/<multiarch>).
+ */
 static int preload_path(char *buf, size_t len)
 {
 	const char *env = getenv("MAPDIRECT_PRELOAD");
@@ -315,15 +320,18 @@ static int preload_path(char *buf, size_t len)
 		return access(buf, R_OK);
 	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -1;
-	exe[n] = 0;
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return -1;
-	*slash = 0;
-	snprintf(buf, len, "%s/../lib/libmapdirect-preload.so", exe);
-	return access(buf, R_OK);
+	if (n > 0) {
+		exe[n] = 0;
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(buf, len, "%s/../lib/libmapdirect-preload.so", exe);
+			if (!access(buf, R_OK))
+				return 0;
+		}
+	}
+	snprintf(buf, len, "libmapdirect-preload.so");
+	return 0;
 }
 
 static int cmd_run(int argc, char **argv)
