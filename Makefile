@@ -83,7 +83,7 @@ lint: deps
 demo-bin: deps lib
 	@$(MAKE) -s -C demo
 
-demo: kernel demo-bin
+demo: kernel demo-bin tool
 	@echo "==> booting the VM for the demo (about 30 s)"
 	@MAPDIRECT_VM_QUIET=1 vm/run.sh demo/run.sh
 

@@ -54,6 +54,8 @@ act3() {
 	build/demo/rdmastore "$file" "$ready" "$go" &
 	pid=$!
 	wait_ready $pid "the RDMA server" || return 1
+	echo "B: mapdirect ls: who holds $(basename "$file")?"
+	build/bin/mapdirect ls -o PID,COMMAND,HOLDER,DEVICE,BYTES,STATE "$file" | sed 's/^/   /'
 	echo "B: truncate -s 0 $(basename "$file")   (the registration holds the lease)"
 	t0=$(ms)
 	truncate -s 0 "$file"
