@@ -46,7 +46,8 @@ static int event_fd = -1;			/* what the application polls */
 static pid_t notify_tid;			/* the thread signals go to */
 static int notify_sig;
 static int notify_err;
-static pthread_once_t notify_once = PTHREAD_ONCE_INIT;
+static pid_t notify_pid;			/* whose thread runs; 0: none */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t started = PTHREAD_COND_INITIALIZER;
 
@@ -109,14 +110,43 @@ static void *notify_thread(void *arg)
 	return NULL;
 }
 
-static void notify_start(void)
+/*
+ * A fork()ed child has no notification thread and shares the parent's
+ * eventfd: its first call starts its own (notify_pid tells).  The locks
+ * are held across fork() so that the child never inherits one locked.
+ */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&start_lock);
+	pthread_mutex_lock(&lock);
+}
+
+static void after_fork(void)
+{
+	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&start_lock);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(before_fork, after_fork, after_fork);
+}
+
+/* Start this process's notification thread.  Under start_lock. */
+static void notify_start_locked(void)
 {
 	pthread_attr_t attr;
 	pthread_t t;
 	sigset_t all, old;
 
 	notify_sig = SIGRTMIN + 4;
+	notify_tid = 0;
+	pthread_mutex_lock(&lock);
+	if (event_fd >= 0)
+		close(event_fd);	/* the parent's, inherited */
+	queued = 0;
 	event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+	pthread_mutex_unlock(&lock);
 	if (event_fd < 0) {
 		notify_err = -errno;
 		return;
@@ -131,16 +161,23 @@ static void notify_start(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (notify_err)
 		return;
-	pthread_mutex_lock(&start_lock);
 	while (!notify_tid)
 		pthread_cond_wait(&started, &start_lock);
-	pthread_mutex_unlock(&start_lock);
+	if (!notify_err)
+		notify_pid = getpid();
 }
 
 static int notify_ready(void)
 {
-	pthread_once(&notify_once, notify_start);
-	return notify_err;
+	int err;
+
+	pthread_once(&atfork_once, register_atfork);
+	pthread_mutex_lock(&start_lock);
+	if (notify_pid != getpid())
+		notify_start_locked();
+	err = notify_err;
+	pthread_mutex_unlock(&start_lock);
+	return err;
 }
 
 int mapdirect_notify_fd(void)

@@ -14,6 +14,8 @@
  *                    registering process is told through the library's
  *                    thread, never by a signal to the application.
  *   two_maps         two mappings of one file: one event for each.
+ *   after_fork       a child forked after the library started maps a file:
+ *                    its break event arrives in the child.
  *   leases           mapdirect_leases() lists the lease with this process
  *                    as a "mapping" holder.
  *
@@ -218,6 +220,32 @@ TEST_F_TIMEOUT(libmapdirect, two_maps, MAPDIRECT_TIMEOUT)
 	CHECK(!mapdirect_unmap(a) && !mapdirect_unmap(b), "mapdirect_unmap");
 	took = child_wait(pid, 10);
 	CHECK(took >= 0 && took < 2, "the truncate took %.2f s after both unmaps", took);
+}
+
+/* A forked child's own mappings get their events in the child. */
+TEST_F_TIMEOUT(libmapdirect, after_fork, MAPDIRECT_TIMEOUT)
+{
+	struct mapdirect_map *m = map_new(self->path);	/* starts the thread */
+	int status;
+	pid_t pid;
+
+	set_knob(BREAK_TIME, 5);
+	CHECK(!mapdirect_unmap(m), "mapdirect_unmap");
+	pid = fork();
+	CHECK_SYS(pid);
+	if (!pid) {
+		struct pollfd pfd = { .events = POLLIN };
+		struct mapdirect_event ev;
+		struct mapdirect_map *c = map_new(self->path);
+		pid_t t = truncate_exec(self->path);
+
+		pfd.fd = mapdirect_notify_fd();
+		_exit(poll(&pfd, 1, 10000) == 1 && !mapdirect_read_event(&ev) && ev.map == c &&
+		      !mapdirect_unmap(c) && child_wait(t, 10) >= 0 ? 0 : 1);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status),
+	      "a forked child's own mapping got no break event in the child (status %#x)",
+	      status);
 }
 
 TEST_F(libmapdirect, leases)
