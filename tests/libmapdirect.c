@@ -18,6 +18,7 @@
  *                    its break event arrives in the child.
  *   leases           mapdirect_leases() lists the lease with this process
  *                    as a "mapping" holder.
+ *   devdax map       a device-dax device maps (a length is required).
  *
  * Also a helper for tests/mapdirect_tool.sh:
  *   libmapdirect hold PATH   map PATH (allocating 2 MiB) with the library,
@@ -274,6 +275,38 @@ TEST_F(libmapdirect, leases)
 	mapdirect_leases_free(ls, n);
 	CHECK(found == 1, "%d leases listed for the file, expected 1", found);
 	CHECK(!mapdirect_unmap(m), "mapdirect_unmap");
+}
+
+/* Device-dax: a character device maps through the library too. */
+FIXTURE(libmapdirect_devdax) {
+	const char *dev;
+};
+
+FIXTURE_SETUP(libmapdirect_devdax)
+{
+	MAPDIRECT_SETUP();
+	self->dev = need_env("MAPDIRECT_DEVDAX");
+}
+
+FIXTURE_TEARDOWN(libmapdirect_devdax)
+{
+	MAPDIRECT_TEARDOWN();
+}
+
+TEST_F(libmapdirect_devdax, map)
+{
+	struct mapdirect_map *m;
+	int err;
+
+	CHECK(mapdirect_map_file(self->dev, 0, 0, &m) == -EINVAL,
+	      "a device needs a length: mapping %s with length 0 must fail with -EINVAL",
+	      self->dev);
+	err = mapdirect_map_file(self->dev, LEN, 0, &m);
+	CHECK(!err, "mapdirect_map_file(%s): %s", self->dev, mapdirect_strerror(err));
+	memset(mapdirect_addr(m), 0x5a, 4096);
+	mapdirect_persist(mapdirect_addr(m), 4096);
+	CHECK(!mapdirect_unmap(m), "mapdirect_unmap");
+	printf("%s mapped with MAP_DIRECT through the library\n", self->dev);
 }
 
 /* The helper mode for tests/mapdirect_tool.sh. */
