@@ -285,20 +285,7 @@ TEST_F(libmapdirect, leases)
 }
 
 /* Device-dax: a character device maps through the library too. */
-FIXTURE(devdax) {
-	const char *dev;
-};
-
-FIXTURE_SETUP(devdax)
-{
-	MAPDIRECT_SETUP();
-	self->dev = need_env("MAPDIRECT_DEVDAX");
-}
-
-FIXTURE_TEARDOWN(devdax)
-{
-	MAPDIRECT_TEARDOWN();
-}
+MAPDIRECT_DEVDAX_FIXTURE(mapdirect_no_cleanup)
 
 TEST_F(devdax, map)
 {

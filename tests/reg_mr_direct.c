@@ -344,21 +344,7 @@ TEST_F_TIMEOUT(reg_mr_direct, retarget, MAPDIRECT_TIMEOUT)
 }
 
 /* Device-dax: no block map to break, so only registration and I/O. */
-FIXTURE(devdax) {
-	const char *dev;
-};
-
-FIXTURE_SETUP(devdax)
-{
-	MAPDIRECT_SETUP();
-	self->dev = need_env("MAPDIRECT_DEVDAX");
-}
-
-FIXTURE_TEARDOWN(devdax)
-{
-	close_pair();
-	MAPDIRECT_TEARDOWN();
-}
+MAPDIRECT_DEVDAX_FIXTURE(close_pair)
 
 TEST_F_TIMEOUT(devdax, rw, MAPDIRECT_TIMEOUT)
 {

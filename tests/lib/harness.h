@@ -94,6 +94,25 @@ static inline void mapdirect_no_cleanup(void)
 #define MAPDIRECT_FIXTURE(feature) \
 	MAPDIRECT_FIXTURE_CLEANUP(feature, mapdirect_no_cleanup)
 
+/*
+ * The fixture "devdax" of a program's device-dax tests: self->dev is the
+ * VM's device-dax device; the teardown calls CLEANUP() first.
+ */
+#define MAPDIRECT_DEVDAX_FIXTURE(cleanup)				\
+	FIXTURE(devdax) {						\
+		const char *dev;					\
+	};								\
+	FIXTURE_SETUP(devdax)						\
+	{								\
+		MAPDIRECT_SETUP();					\
+		self->dev = need_env("MAPDIRECT_DEVDAX");		\
+	}								\
+	FIXTURE_TEARDOWN(devdax)					\
+	{								\
+		cleanup();						\
+		MAPDIRECT_TEARDOWN();					\
+	}
+
 /* Most tests wait for lease-break-time at least once. */
 #define MAPDIRECT_TIMEOUT 120
 
