@@ -36,6 +36,7 @@ static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static int (*real_munmap)(void *, size_t);
 static int verbose;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pid_t reporter_pid;	/* the process whose reporter runs */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Which file each upgraded mapping is, for the break reports. */
@@ -86,19 +87,33 @@ static void *reporter(void *arg)
 
 static void init(void)
 {
-	pthread_t t;
-	sigset_t all, old;
-
 	real_mmap = dlsym(RTLD_NEXT, "mmap");
 	real_munmap = dlsym(RTLD_NEXT, "munmap");
 	mapdirect_mmap_fn = real_mmap;
 	mapdirect_munmap_fn = real_munmap;
 	verbose = getenv("MAPDIRECT_RUN_VERBOSE") && *getenv("MAPDIRECT_RUN_VERBOSE") == '1';
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (!pthread_create(&t, NULL, reporter, NULL))
-		pthread_detach(t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/*
+ * Only processes that got a MAP_DIRECT mapping pay for the threads; a
+ * fork()ed child that maps one gets a reporter of its own.
+ */
+static void start_reporter(void)
+{
+	pthread_t t;
+	sigset_t all, old;
+
+	pthread_mutex_lock(&lock);
+	if (reporter_pid != getpid()) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		if (!pthread_create(&t, NULL, reporter, NULL)) {
+			pthread_detach(t);
+			reporter_pid = getpid();
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	pthread_mutex_unlock(&lock);
 }
 
 /* A DAX file, or a device-dax character device? */
@@ -158,6 +173,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return real_mmap(addr, len, prot, flags, fd, off);
 	}
 	remember(m, mapdirect_addr(m), fd);
+	start_reporter();
 	if (verbose) {
 		char self[64], path[256] = "?";
 		ssize_t n;
