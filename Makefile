@@ -11,6 +11,9 @@
 #                       default 180, per file system, both side by side)
 #   make stress-kasan   the same on a KASAN + kmemleak + lockdep kernel
 #   make kernel-modular build the series with DEV_DAX, RDMA, XFS, ext4 as modules
+#   make kernel-deb     Debian packages of the patched kernel for real machines,
+#                       from Debian's own configuration (build/kernel-deb;
+#                       hours on 2 cores; not part of check or CI)
 #   make lint           shellcheck every script, mandoc -T lint every man page
 #   make lib tool       libmapdirect (build/lib) and the mapdirect command
 #                       (build/bin)
@@ -27,7 +30,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: all deps kernel kernel-modular kernel-kasan lib tool install deb tests demo-bin demo bench-bin bench bench-stock check stress stress-kasan vm export lint clean distclean
+.PHONY: all deps kernel kernel-modular kernel-deb kernel-kasan lib tool install deb tests demo-bin demo bench-bin bench bench-stock check stress stress-kasan vm export lint clean distclean
 
 all: kernel tests
 
@@ -109,6 +112,10 @@ stress: kernel tests
 
 kernel-modular: deps
 	@MAPDIRECT_KERNEL_FLAVOUR=modular kernel/scripts/build.sh
+
+kernel-deb:
+	@scripts/deps.sh debhelper linux-config-6.12
+	@kernel/scripts/deb.sh
 
 kernel-kasan: deps
 	@MAPDIRECT_KERNEL_FLAVOUR=kasan kernel/scripts/build.sh

@@ -2,6 +2,9 @@
 # Install the Debian packages mapdirect needs on the host (and, because the
 # guest's root file system is the host's /, inside the VM too).
 #
+# Arguments name more packages that only some targets need (make kernel-deb:
+# debhelper, linux-config-6.12).
+#
 # As root this runs apt-get itself; otherwise it prints the exact command to
 # run and fails.  It is cheap when everything is already installed, so every
 # make target that needs the tools calls it first.
@@ -24,6 +27,7 @@ packages=(
 	# make lint
 	shellcheck mandoc
 )
+packages+=("$@")
 # And the kernel source itself: linux-source-6.12, at the version pinned in
 # kernel/source.conf (KERNEL_SOURCE_PACKAGE=KERNEL_SOURCE_VERSION, below),
 # or, once Debian no longer offers that one, the newest 6.12 it does.
