@@ -9,7 +9,12 @@
 #     file's device and inode (rxe's driver attributes drv_lease...);
 #   - a truncate past lease-break-time (2 s) leaves the lease "revoked"
 #     while the holder still maps it (and the MR "revoked" in rdma res);
-#     once it exits, nothing is listed.
+#     once it exits, nothing is listed;
+#   - a mount point as PATH selects every lease of that file system;
+#     `mapdirect wait -t` times out (exit 1) while the file is held;
+#   - `mapdirect kill -w 10 FILE` sends SIGTERM to a second holder, says
+#     so, and returns 0 once nothing holds the file; bad signals, missing
+#     PATHs and files nobody holds are reported.
 set -u
 cd "${MAPDIRECT_REPO:?run this test in the mapdirect VM (make check)}" || exit 1
 tool=build/bin/mapdirect
@@ -68,6 +73,13 @@ echo "$table"
 "$tool" frobnicate >/dev/null 2>&1; [ $? = 2 ] || bad "an unknown command must exit 2"
 "$tool" --help | grep -q "^usage: mapdirect" || bad "--help"
 "$tool" ls /nonexistent >/dev/null 2>&1; [ $? = 1 ] || bad "a missing PATH must exit 1"
+[ "$("$tool" ls -n -o PID "$MAPDIRECT_XFS" | sort -u | tr -d ' ')" = "$hpid" ] ||
+	bad "ls of the mount point $MAPDIRECT_XFS: '$("$tool" ls -n "$MAPDIRECT_XFS")'"
+[ -z "$("$tool" ls -n "$MAPDIRECT_EXT4")" ] || bad "ls of $MAPDIRECT_EXT4 lists XFS's lease"
+msg=$("$tool" wait -t 0.3 "$file" 2>&1); rc=$?
+if [ $rc != 1 ] || [[ $msg != *"1 lease(s) still held after 0.3 s"* ]]; then
+	bad "wait -t 0.3 on a held file: exit $rc, '$msg'"
+fi
 
 # A truncate past lease-break-time: the lease is revoked while still mapped.
 echo 2 >/proc/sys/fs/lease-break-time
@@ -80,5 +92,27 @@ wait "$hpid"
 hpid=
 left=$("$tool" ls -n "$file")
 [ -z "$left" ] || bad "leases left after the holder exited: $left"
+"$tool" wait -t 0 "$file" || bad "wait on a file nobody holds must exit 0"
+
+# Free a held file: kill its holders and wait for them.
+coproc HOLDER { exec build/tests/libmapdirect hold "$file"; }
+hpid=$HOLDER_PID
+read -r -t 30 word <&"${HOLDER[0]}"
+[ "${word:-}" = held ] || bad "the second holder did not start"
+msg=$("$tool" kill -w 10 "$file" 2>&1); rc=$?
+echo "$msg"
+[ $rc = 0 ] || bad "kill -w 10 exited $rc"
+[[ $msg == "sent Terminated to $hpid (libmapdirect), holding $file" ]] ||
+	bad "kill said '$msg'"
+wait "$hpid"; rc=$?
+hpid=
+[ $rc = 143 ] || bad "the holder exited $rc, not by SIGTERM (143)"
+[ -z "$("$tool" ls -n "$file")" ] || bad "leases left after kill -w"
+[ "$("$tool" kill "$file")" = "no process holds a lease on $file" ] ||
+	bad "kill of a file nobody holds: '$("$tool" kill "$file")'"
+"$tool" kill -s BOGUS "$file" >/dev/null 2>&1; [ $? = 2 ] || bad "a bad signal must exit 2"
+"$tool" kill >/dev/null 2>&1; [ $? = 2 ] || bad "kill without PATH must exit 2"
+"$tool" wait -t x "$file" >/dev/null 2>&1; [ $? = 2 ] || bad "wait -t x must exit 2"
+"$tool" kill /nonexistent >/dev/null 2>&1; [ $? = 1 ] || bad "kill of a missing PATH must exit 1"
 [ "$fails" = 0 ] || exit 1
-echo "mapdirect ls: JSON, table, filters and states as expected"
+echo "mapdirect ls, kill, wait: JSON, table, filters, states and freeing as expected"

@@ -3,15 +3,24 @@
  * mapdirect: see and manage MAP_DIRECT leases.  See mapdirect(1).
  *
  *   mapdirect ls [-J] [-n] [-p PID] [-o COLUMNS] [PATH...]
+ *   mapdirect kill [-s SIGNAL] [-w SECONDS] PATH...
+ *   mapdirect wait [-t SECONDS] PATH...
  *   mapdirect run [-v] [--] PROGRAM [ARGS...]
+ *
+ * A PATH names a file or device-dax device, or a mount point: every lease
+ * on that file system.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mapdirect.h>
@@ -27,6 +36,11 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  ls [PATH...]    list MAP_DIRECT leases and who holds them (root)\n"
+		"  kill [-s SIGNAL] [-w SECONDS] PATH...\n"
+		"                  signal every process holding a lease on PATH\n"
+		"                  (default SIGTERM); -w: wait until none is left\n"
+		"  wait [-t SECONDS] PATH...\n"
+		"                  wait until no lease on PATH is left\n"
 		"  run [-v] [--] PROGRAM [ARGS...]\n"
 		"                  run PROGRAM with its shared writable mappings of\n"
 		"                  DAX files and device-dax made MAP_DIRECT\n"
@@ -39,10 +53,14 @@ static void usage(FILE *f)
 		"  -o, --output COLUMNS  comma-separated: PATH,DEV,INODE,STATE,LEFT,\n"
 		"                        HOLDER,PID,COMMAND,DEVICE,BYTES\n"
 		"\n"
+		"A PATH is a file, a device-dax device or a mount point (every\n"
+		"lease on that file system).\n"
+		"\n"
 		"run options:\n"
 		"  -v, --verbose         say which mappings became MAP_DIRECT\n"
 		"\n"
-		"Exit status: 0 ok, 1 error, 2 bad usage; run: PROGRAM's status,\n"
+		"Exit status: 0 ok, 1 error (kill -w, wait: leases left), 2 bad\n"
+		"usage; run: PROGRAM's status,\n"
 		"126 or 127 if it cannot be run.  See mapdirect(1).\n",
 		prog);
 }
@@ -194,13 +212,46 @@ static int parse_columns(char *spec, enum col *sel)
 	return n;
 }
 
-static int matches(const struct mapdirect_lease *l, pid_t pid, struct stat *paths, int npaths)
-{
-	int ok = !npaths;
+/* What a PATH argument selects: one file, or every file of a file system. */
+struct target {
+	dev_t dev;
+	ino_t ino;
+	bool whole_fs;	/* PATH is a mount point */
+};
 
-	for (int i = 0; i < npaths; i++)
-		if (major(paths[i].st_dev) == l->dev_major &&
-		    minor(paths[i].st_dev) == l->dev_minor && paths[i].st_ino == l->ino)
+static int get_targets(const char *cmd, char **names, int n, struct target **out)
+{
+	struct target *t = calloc(n + 1, sizeof(*t));
+	struct stat st, up;
+	char *parent;
+
+	if (!t)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (stat(names[i], &st)) {
+			fprintf(stderr, "%s %s: %s: %s\n", prog, cmd, names[i], strerror(errno));
+			free(t);
+			return -1;
+		}
+		t[i].dev = st.st_dev;
+		t[i].ino = st.st_ino;
+		if (S_ISDIR(st.st_mode) && asprintf(&parent, "%s/..", names[i]) >= 0) {
+			t[i].whole_fs = !stat(parent, &up) &&
+				(up.st_dev != st.st_dev || up.st_ino == st.st_ino);
+			free(parent);
+		}
+	}
+	*out = t;
+	return 0;
+}
+
+static int matches(const struct mapdirect_lease *l, pid_t pid, const struct target *t, int nt)
+{
+	int ok = !nt;
+
+	for (int i = 0; i < nt; i++)
+		if (major(t[i].dev) == l->dev_major && minor(t[i].dev) == l->dev_minor &&
+		    (t[i].whole_fs || t[i].ino == l->ino))
 			ok = 1;
 	if (ok && pid) {
 		ok = l->pid == pid;
@@ -208,6 +259,19 @@ static int matches(const struct mapdirect_lease *l, pid_t pid, struct stat *path
 			ok |= l->holders[j].pid == pid;
 	}
 	return ok;
+}
+
+static int read_leases(const char *cmd, struct mapdirect_lease **ls, int *count)
+{
+	int err = mapdirect_leases(ls, count);
+
+	if (err == -ENOENT)
+		fprintf(stderr, "%s %s: /proc/fs/mapdirect is missing: this kernel has "
+			"no MAP_DIRECT (boot the patched kernel)\n", prog, cmd);
+	else if (err)
+		fprintf(stderr, "%s %s: cannot read the leases: %s\n", prog, cmd,
+			mapdirect_strerror(err));
+	return err;
 }
 
 static int cmd_ls(int argc, char **argv)
@@ -223,7 +287,7 @@ static int cmd_ls(int argc, char **argv)
 	enum col sel[NCOLS] = { C_PATH };
 	int nsel = 0, json = 0, heads = 1, count, err, c, first = 1;
 	struct mapdirect_lease *ls;
-	struct stat *paths;
+	struct target *paths;
 	pid_t pid = 0;
 	char *end;
 
@@ -254,24 +318,10 @@ static int cmd_ls(int argc, char **argv)
 		nsel = sizeof(dflt) / sizeof(dflt[0]);
 		memcpy(sel, dflt, sizeof(dflt));
 	}
-	paths = calloc(argc - optind + 1, sizeof(*paths));
-	if (!paths)
+	if (get_targets("ls", argv + optind, argc - optind, &paths))
 		return 1;
-	for (int i = optind; i < argc; i++) {
-		if (stat(argv[i], &paths[i - optind])) {
-			fprintf(stderr, "%s ls: %s: %s\n", prog, argv[i], strerror(errno));
-			free(paths);
-			return 1;
-		}
-	}
-	err = mapdirect_leases(&ls, &count);
+	err = read_leases("ls", &ls, &count);
 	if (err) {
-		if (err == -ENOENT)
-			fprintf(stderr, "%s ls: /proc/fs/mapdirect is missing: this kernel has "
-				"no MAP_DIRECT (boot the patched kernel)\n", prog);
-		else
-			fprintf(stderr, "%s ls: cannot read the leases: %s\n", prog,
-				mapdirect_strerror(err));
 		free(paths);
 		return 1;
 	}
@@ -301,6 +351,197 @@ static int cmd_ls(int argc, char **argv)
 	mapdirect_leases_free(ls, count);
 	free(paths);
 	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* How many leases on the targets are left; -1 if they cannot be read. */
+static int leases_left(const char *cmd, const struct target *t, int nt)
+{
+	struct mapdirect_lease *ls;
+	int count, n = 0;
+
+	if (read_leases(cmd, &ls, &count))
+		return -1;
+	for (int i = 0; i < count; i++)
+		n += matches(&ls[i], 0, t, nt);
+	mapdirect_leases_free(ls, count);
+	return n;
+}
+
+/* Wait up to secs (< 0: for ever) until no lease on the targets is left. */
+static int wait_free(const char *cmd, const struct target *t, int nt, double secs)
+{
+	double end = now_s() + secs;
+	int n;
+
+	while ((n = leases_left(cmd, t, nt)) > 0) {
+		if (secs >= 0 && now_s() >= end) {
+			fprintf(stderr, "%s %s: %d lease(s) still held after %g s "
+				"(see: mapdirect ls)\n", prog, cmd, n, secs);
+			return 1;
+		}
+		usleep(50 * 1000);
+	}
+	return n < 0;
+}
+
+static int parse_secs(const char *cmd, const char *arg, double *secs)
+{
+	char *end;
+
+	*secs = strtod(arg, &end);
+	if (*end || end == arg || *secs < 0) {
+		fprintf(stderr, "%s %s: bad number of seconds '%s'\n", prog, cmd, arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_signal(const char *arg)
+{
+	static const struct { const char *name; int sig; } sigs[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+		{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
+		{ "TERM", SIGTERM }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+	};
+	const char *name = strncmp(arg, "SIG", 3) ? arg : arg + 3;
+	char *end;
+	long n;
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (!strcasecmp(name, sigs[i].name))
+			return sigs[i].sig;
+	n = strtol(arg, &end, 10);
+	if (!*end && end != arg && n > 0 && n < NSIG)
+		return n;
+	return -1;
+}
+
+static int cmd_kill(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "signal", required_argument, NULL, 's' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int sig = SIGTERM, count, c, sent = 0, failed = 0, nt;
+	struct mapdirect_lease *ls;
+	double secs = -1;
+	pid_t *done = NULL;
+	struct target *t;
+	int ndone = 0;
+
+	while ((c = getopt_long(argc, argv, "s:w:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sig = parse_signal(optarg);
+			if (sig < 0) {
+				fprintf(stderr, "%s kill: bad signal '%s' (a name such as TERM "
+					"or KILL, or a number)\n", prog, optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			if (parse_secs("kill", optarg, &secs))
+				return 2;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	nt = argc - optind;
+	if (!nt) {
+		fprintf(stderr, "%s kill: no PATH given (mapdirect kill [-s SIGNAL] "
+			"[-w SECONDS] PATH...)\n", prog);
+		return 2;
+	}
+	if (get_targets("kill", argv + optind, nt, &t))
+		return 1;
+	if (read_leases("kill", &ls, &count)) {
+		free(t);
+		return 1;
+	}
+	for (int i = 0; i < count; i++) {
+		if (!matches(&ls[i], 0, t, nt))
+			continue;
+		for (int j = 0; j < ls[i].nholders; j++) {
+			pid_t pid = ls[i].holders[j].pid;
+			char comm[64];
+			bool seen = pid == getpid();
+			pid_t *more;
+
+			for (int k = 0; k < ndone; k++)
+				seen |= done[k] == pid;
+			if (seen || pid <= 0)
+				continue;
+			more = realloc(done, (ndone + 1) * sizeof(*done));
+			if (!more)
+				break;
+			done = more;
+			done[ndone++] = pid;
+			comm_of(pid, comm, sizeof(comm));
+			if (kill(pid, sig)) {
+				fprintf(stderr, "%s kill: %d (%s): %s\n", prog, pid, comm,
+					strerror(errno));
+				failed++;
+				continue;
+			}
+			printf("sent %s to %d (%s), holding %s\n", strsignal(sig), pid, comm,
+			       ls[i].path);
+			sent++;
+		}
+	}
+	mapdirect_leases_free(ls, count);
+	free(done);
+	if (!sent && !failed)
+		printf("no process holds a lease on %s%s\n", argv[optind], nt > 1 ? " ..." : "");
+	c = failed ? 1 : 0;
+	if (secs >= 0 && wait_free("kill", t, nt, secs))
+		c = 1;
+	free(t);
+	return c;
+}
+
+static int cmd_wait(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct target *t;
+	double secs = -1;
+	int c, nt;
+
+	while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (parse_secs("wait", optarg, &secs))
+				return 2;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	nt = argc - optind;
+	if (!nt) {
+		fprintf(stderr, "%s wait: no PATH given (mapdirect wait [-t SECONDS] "
+			"PATH...)\n", prog);
+		return 2;
+	}
+	if (get_targets("wait", argv + optind, nt, &t))
+		return 1;
+	c = wait_free("wait", t, nt, secs);
+	free(t);
+	return c;
 }
 
 /*
@@ -386,6 +627,10 @@ int main(int argc, char **argv)
 		return cmd_ls(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "kill"))
+		return cmd_kill(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "wait"))
+		return cmd_wait(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;
