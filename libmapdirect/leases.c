@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "mapdirect.h"
 
@@ -70,6 +72,40 @@ static int add_holder(struct mapdirect_lease *l, const struct mapdirect_holder *
 	return 0;
 }
 
+/* A device-dax lease: its path is the character device it names. */
+static int is_devdax(const struct mapdirect_lease *l)
+{
+	struct stat st;
+
+	return !stat(l->path, &st) && S_ISCHR(st.st_mode) && st.st_ino == l->ino &&
+	       major(st.st_dev) == l->dev_major && minor(st.st_dev) == l->dev_minor;
+}
+
+/*
+ * One MAP_DIRECT mapping [start, end) of l's file by process pid: a new
+ * holder for its first, else widen the process's range.
+ */
+static int add_range(struct mapdirect_lease *l, pid_t pid, int first,
+		     unsigned long long start, unsigned long long end)
+{
+	struct mapdirect_holder h = { .pid = pid, .start = start, .end = end };
+
+	if (!first) {
+		for (int i = l->nholders - 1; i >= 0; i--) {
+			struct mapdirect_holder *o = &l->holders[i];
+
+			if (o->pid != pid || (strcmp(o->kind, "mapping") &&
+					      strcmp(o->kind, "devdax")))
+				continue;
+			o->start = start < o->start ? start : o->start;
+			o->end = end > o->end ? end : o->end;
+			return 0;
+		}
+	}
+	strcpy(h.kind, is_devdax(l) ? "devdax" : "mapping");
+	return add_holder(l, &h);
+}
+
 /* Processes mapping a leased file with MAP_DIRECT: one holder per process. */
 static int add_mappers(struct mapdirect_lease *ls, int count)
 {
@@ -81,8 +117,8 @@ static int add_mappers(struct mapdirect_lease *ls, int count)
 		return -errno;
 	while (!err && (de = readdir(proc))) {
 		char path[288], line[4096];
+		unsigned long long ino, lo = 0, hi = 0, off = 0;
 		unsigned int maj, min;
-		unsigned long long ino;
 		int cur = -1, *seen;
 		FILE *f;
 
@@ -99,19 +135,21 @@ static int add_mappers(struct mapdirect_lease *ls, int count)
 			break;
 		}
 		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%*x-%*x %*s %*x %x:%x %llu", &maj, &min, &ino) == 3) {
+			unsigned long long a, b, o;
+
+			/* (Assigns on partial matches too: "AnonHugePages:".) */
+			if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &a, &b, &o,
+				   &maj, &min, &ino) == 6) {
+				lo = a, hi = b, off = o;
 				cur = -1;
 				for (int i = 0; i < count; i++)
 					if (ls[i].dev_major == maj && ls[i].dev_minor == min &&
 					    ls[i].ino == ino && ino)
 						cur = i;
 			} else if (cur >= 0 && !strncmp(line, "VmFlags:", 8) &&
-				   strstr(line, " dx") && !seen[cur]) {
-				struct mapdirect_holder h = { .kind = "mapping" };
-
-				h.pid = atoi(de->d_name);
-				seen[cur] = 1;
-				err = add_holder(&ls[cur], &h);
+				   strstr(line, " dx")) {
+				err = add_range(&ls[cur], atoi(de->d_name), seen[cur]++ == 0,
+						off, off + (hi - lo));
 			}
 		}
 		free(seen);

@@ -50,10 +50,14 @@ const char *mapdirect_persist_method(void);
 /* Who holds which file's block map (/proc/fs/mapdirect, root only). */
 struct mapdirect_holder {
 	pid_t pid;
-	char kind[16];		/* "mapping", "rdma", "kernel" */
+	char kind[16];		/* "mapping", "devdax" (a mapping of a device-dax
+				   device), "rdma", "kernel" */
 	char state[16];		/* in-kernel: "pending", "attached"; else "" */
 	char device[32];	/* RDMA device, or "" */
 	unsigned long long bytes;	/* of a registration, or 0 */
+	/* A mapping's range of the file, in bytes: [start, end) covers every
+	 * MAP_DIRECT mapping of the file in that process; 0, 0 otherwise. */
+	unsigned long long start, end;
 };
 
 struct mapdirect_lease {

@@ -17,8 +17,10 @@
  *   after_fork       a child forked after the library started maps a file:
  *                    its break event arrives in the child.
  *   leases           mapdirect_leases() lists the lease with this process
- *                    as a "mapping" holder.
- *   devdax map       a device-dax device maps (a length is required).
+ *                    as a "mapping" holder of the mapped range.
+ *   devdax map       a device-dax device maps (a length is required);
+ *                    mapdirect_leases() lists it as a "devdax" holder
+ *                    with the mapped range.
  *
  * Also a helper for tests/mapdirect_tool.sh:
  *   libmapdirect hold PATH   map PATH (allocating 2 MiB) with the library,
@@ -29,6 +31,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -274,14 +277,47 @@ TEST_F(libmapdirect, leases)
 		      self->path);
 		CHECK(!strcmp(ls[i].state, "active"), "state %s", ls[i].state);
 		CHECK(ls[i].nholders == 1 && ls[i].holders[0].pid == getpid() &&
-		      !strcmp(ls[i].holders[0].kind, "mapping"),
-		      "holders: %d, first %s pid %d; expected this process's mapping",
-		      ls[i].nholders, ls[i].nholders ? ls[i].holders[0].kind : "-",
-		      ls[i].nholders ? ls[i].holders[0].pid : 0);
+		      !strcmp(ls[i].holders[0].kind, "mapping") &&
+		      ls[i].holders[0].start == 0 &&
+		      ls[i].holders[0].end == mapdirect_length(m),
+		      "holders: %d, first %s pid %d range %llu-%llu; expected this "
+		      "process's mapping of 0-%zu", ls[i].nholders,
+		      ls[i].nholders ? ls[i].holders[0].kind : "-",
+		      ls[i].nholders ? ls[i].holders[0].pid : 0,
+		      ls[i].nholders ? ls[i].holders[0].start : 0,
+		      ls[i].nholders ? ls[i].holders[0].end : 0, mapdirect_length(m));
 	}
 	mapdirect_leases_free(ls, n);
 	CHECK(found == 1, "%d leases listed for the file, expected 1", found);
 	CHECK(!mapdirect_unmap(m), "mapdirect_unmap");
+}
+
+/* mapdirect_leases() names a device-dax mapping "devdax", with its range. */
+static void leases_show_devdax(const char *dev, struct mapdirect_map *m)
+{
+	struct mapdirect_lease *ls;
+	struct stat st;
+	int n, err, found = 0;
+
+	CHECK_SYS(stat(dev, &st));
+	err = mapdirect_leases(&ls, &n);
+	CHECK(!err, "mapdirect_leases: %s", mapdirect_strerror(err));
+	for (int i = 0; i < n; i++) {
+		if (ls[i].ino != st.st_ino || ls[i].dev_minor != minor(st.st_dev))
+			continue;
+		found++;
+		CHECK(ls[i].nholders == 1 && !strcmp(ls[i].holders[0].kind, "devdax") &&
+		      ls[i].holders[0].pid == getpid() && ls[i].holders[0].start == 0 &&
+		      ls[i].holders[0].end == mapdirect_length(m),
+		      "%s: %d holders, first %s pid %d range %llu-%llu; expected this "
+		      "process's devdax mapping of 0-%zu", dev, ls[i].nholders,
+		      ls[i].nholders ? ls[i].holders[0].kind : "-",
+		      ls[i].nholders ? ls[i].holders[0].pid : 0,
+		      ls[i].nholders ? ls[i].holders[0].start : 0,
+		      ls[i].nholders ? ls[i].holders[0].end : 0, mapdirect_length(m));
+	}
+	mapdirect_leases_free(ls, n);
+	CHECK(found == 1, "%d leases listed for %s, expected 1", found, dev);
 }
 
 /* Device-dax: a character device maps through the library too. */
@@ -299,6 +335,7 @@ TEST_F(devdax, map)
 	CHECK(!err, "mapdirect_map_file(%s): %s", self->dev, mapdirect_strerror(err));
 	memset(mapdirect_addr(m), 0x5a, 4096);
 	mapdirect_persist(mapdirect_addr(m), 4096);
+	leases_show_devdax(self->dev, m);
 	CHECK(!mapdirect_unmap(m), "mapdirect_unmap");
 	printf("%s mapped with MAP_DIRECT through the library\n", self->dev);
 }

@@ -3,7 +3,8 @@
 # process maps a file on XFS with libmapdirect and registers it with rxe0
 # (tests/libmapdirect.c hold); then:
 #   - `mapdirect ls -J` (parsed as JSON) lists the file with that process as
-#     a "mapping" holder and as an "rdma" holder on rxe0 of 2 MiB;
+#     a "mapping" holder of bytes 0..2 MiB and as an "rdma" holder on
+#     rxe0 of 2 MiB;
 #   - the table, -p PID, -o COLUMNS, PATH filters; bad usage exits 2;
 #   - `rdma -dd res show mr` marks the holder's MR as leased, with the
 #     file's device and inode (rxe's driver attributes drv_lease...);
@@ -46,6 +47,8 @@ l = mine[0]
 assert l['state'] == 'active' and l['left_ms'] is None, l
 kinds = {(h['kind'], h['pid']) for h in l['holders']}
 assert ('mapping', pid) in kinds, f'no mapping holder with pid {pid}: {l}'
+m = [h for h in l['holders'] if h['kind'] == 'mapping'][0]
+assert m['start'] == 0 and m['end'] == 2 << 20, f'mapping range: {m}'
 rdma = [h for h in l['holders'] if h['kind'] == 'rdma']
 assert len(rdma) == 1 and rdma[0]['pid'] == pid and rdma[0]['device'] == 'rxe0' \
     and rdma[0]['bytes'] == 2 << 20 and rdma[0]['command'] == 'libmapdirect', rdma
@@ -66,8 +69,9 @@ echo "$table"
 [ "$(echo "$table" | head -n 1 | awk '{print $1, $2, $3}')" = "PID COMMAND HOLDER" ] ||
 	bad "no header line"
 [ "$(echo "$table" | grep -c " $file\$")" = 2 ] || bad "expected 2 rows (mapping, rdma) for $file"
-[ "$("$tool" ls -n -p "$hpid" -o HOLDER,DEVICE "$file" | tr -s ' ' | sort | tr '\n' ';')" = "mapping -;rdma rxe0;" ] ||
-	bad "ls -n -p PID -o HOLDER,DEVICE: $("$tool" ls -n -p "$hpid" -o HOLDER,DEVICE "$file")"
+[ "$("$tool" ls -n -p "$hpid" -o HOLDER,DEVICE,START,END "$file" | tr -s ' ' | sort | tr '\n' ';')" = \
+  "mapping - 0 2097152;rdma rxe0 - -;" ] ||
+	bad "ls -n -p PID -o HOLDER,DEVICE,START,END: $("$tool" ls -n -p "$hpid" -o HOLDER,DEVICE,START,END "$file")"
 [ -z "$("$tool" ls -n -p 1 "$file")" ] || bad "-p 1 lists another process's lease"
 "$tool" ls -o NOPE >/dev/null 2>&1; [ $? = 2 ] || bad "an unknown column must exit 2"
 "$tool" frobnicate >/dev/null 2>&1; [ $? = 2 ] || bad "an unknown command must exit 2"

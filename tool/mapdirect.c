@@ -51,7 +51,7 @@ static void usage(FILE *f)
 		"  -n, --noheadings      no header line\n"
 		"  -p, --pid PID         only leases that PID holds\n"
 		"  -o, --output COLUMNS  comma-separated: PATH,DEV,INODE,STATE,LEFT,\n"
-		"                        HOLDER,PID,COMMAND,DEVICE,BYTES\n"
+		"                        HOLDER,PID,COMMAND,DEVICE,BYTES,START,END\n"
 		"\n"
 		"A PATH is a file, a device-dax device or a mount point (every\n"
 		"lease on that file system).\n"
@@ -66,7 +66,7 @@ static void usage(FILE *f)
 }
 
 enum col { C_PATH, C_DEV, C_INODE, C_STATE, C_LEFT, C_HOLDER, C_PID, C_COMMAND,
-	   C_DEVICE, C_BYTES, NCOLS };
+	   C_DEVICE, C_BYTES, C_START, C_END, NCOLS };
 
 static const struct {
 	const char *name;
@@ -83,6 +83,8 @@ static const struct {
 	[C_COMMAND] = { "COMMAND", 16, 0 },
 	[C_DEVICE] = { "DEVICE", 8, 0 },
 	[C_BYTES] = { "BYTES", 12, 1 },
+	[C_START] = { "START", 12, 1 },
+	[C_END] = { "END", 12, 1 },
 };
 
 static void comm_of(pid_t pid, char *buf, size_t len)
@@ -153,6 +155,13 @@ static void row(const struct mapdirect_lease *l, const struct mapdirect_holder *
 			else
 				snprintf(v, sizeof(v), "-");
 			break;
+		case C_START:
+		case C_END:
+			if (h && h->end)
+				snprintf(v, sizeof(v), "%llu", sel[i] == C_START ? h->start : h->end);
+			else
+				snprintf(v, sizeof(v), "-");
+			break;
 		default: v[0] = 0;
 		}
 		cell(sel[i], v, i == nsel - 1);
@@ -188,6 +197,8 @@ static void json_lease(const struct mapdirect_lease *l, int first)
 		}
 		if (h->bytes)
 			printf(", \"bytes\": %llu", h->bytes);
+		if (h->end)
+			printf(", \"start\": %llu, \"end\": %llu", h->start, h->end);
 		putchar('}');
 	}
 	printf("%s]}", l->nholders ? "\n    " : "");
