@@ -48,14 +48,6 @@ static int make_file(const char *path)
 	return fd;
 }
 
-static void set_break_time(int secs)
-{
-	FILE *f = fopen("/proc/sys/fs/lease-break-time", "w");
-
-	if (!f || fprintf(f, "%d\n", secs) < 0 || fclose(f))
-		die("/proc/sys/fs/lease-break-time");
-}
-
 static void bench_mmap(int fd)
 {
 	enum { ROUNDS = 20, N = 100 };

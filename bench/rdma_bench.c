@@ -9,7 +9,8 @@
  *     a. direct:  into a MAP_DIRECT mapping of a file on DIR (fs-DAX),
  *                 zero copy: the data is in the file when the write ends;
  *     b. staged:  into DRAM, then copied into the same file through a
- *                 MAP_SYNC mapping and flushed with clflush + sfence:
+ *                 MAP_SYNC mapping and flushed with mapdirect_persist()
+ *                 (clwb, clflushopt or clflush, and sfence):
  *                 today's only way to get RDMA data into an fs-DAX file;
  *     c. devdax:  into a mapping of the device-dax device DEVDAX.
  *  2. Revocation: a MAP_DIRECT registration of REVOKE_MB MiB of a file on
@@ -35,9 +36,6 @@
 #include "lib/rpair.h"
 #include <mapdirect.h>
 
-#ifndef MAP_SYNC
-#define MAP_SYNC 0x80000
-#endif
 #define CHUNK (1u << 20)
 #define REGION (32u << 20)
 #define ROUNDS 3
@@ -97,13 +95,6 @@ static void rdma_write(void *raddr, uint32_t rkey)
 		die("RDMA WRITE");
 }
 
-static void flush(const char *d, size_t len)
-{
-	for (size_t i = 0; i < len; i += 64)
-		__asm__ volatile("clflush (%0)" : : "r"(d + i) : "memory");
-	__asm__ volatile("sfence" : : : "memory");
-}
-
 /* MB/s of REGION written in CHUNK writes; @copy_to: stage and copy+flush. */
 static double run(char *raddr, uint32_t rkey, char *copy_to)
 {
@@ -113,7 +104,7 @@ static double run(char *raddr, uint32_t rkey, char *copy_to)
 		rdma_write(raddr + off, rkey);
 		if (copy_to) {
 			memcpy(copy_to + off, raddr + off, CHUNK);
-			flush(copy_to + off, CHUNK);
+			mapdirect_persist(copy_to + off, CHUNK);
 		}
 	}
 	return REGION / (now() - t0) / 1e6;
@@ -165,14 +156,6 @@ static void bench_throughput(const char *dir, const char *devdax)
 	close(xfd);
 	close(fd);
 	unlink(path);
-}
-
-static void set_break_time(int secs)
-{
-	FILE *f = fopen("/proc/sys/fs/lease-break-time", "w");
-
-	if (!f || fprintf(f, "%d\n", secs) < 0 || fclose(f))
-		die("/proc/sys/fs/lease-break-time");
 }
 
 static void bench_revoke(const char *dir)

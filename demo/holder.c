@@ -45,14 +45,6 @@ static void on_sigbus(int sig)
 	siglongjmp(bus_jmp, 1);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
@@ -97,18 +89,18 @@ int main(int argc, char **argv)
 
 	while (!atomic_load(&notified))
 		usleep(1000);
-	t_notice = now();
+	t_notice = mapdirect_now();
 	printf("A: got SIGIO: the file's block map is needed back\n");
 
 	if (cooperate) {
 		munmap(map, st.st_size);
-		printf("A: unmapped (%.0f ms after the notice)\n", (now() - t_notice) * 1e3);
+		printf("A: unmapped (%.0f ms after the notice)\n", (mapdirect_now() - t_notice) * 1e3);
 		return 0;
 	}
 	printf("A: ignoring it and still using the mapping...\n");
 	if (sigsetjmp(bus_jmp, 1)) {
 		printf("A: SIGBUS %.1f s after the notice: the kernel revoked the mapping\n",
-		       now() - t_notice);
+		       mapdirect_now() - t_notice);
 		return 0;
 	}
 	for (;;) {

@@ -38,14 +38,6 @@
 static atomic_int notified;
 static double t0;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void on_sigio(int sig)
 {
 	(void)sig;
@@ -110,12 +102,12 @@ int main(int argc, char **argv)
 			printf("client: 10 records written with RDMA WRITE from rxe1; pread() "
 			       "finds them in the file\n");
 			close(open(argv[2], O_CREAT | O_WRONLY, 0644));
-			t0 = now();
+			t0 = mapdirect_now();
 		}
 		if (n >= 9) {
 			if (notified == 1) {
 				printf("server: break notice (SIGIO) at +%.2f s; it ignores it "
-				       "and keeps the registration\n", now() - t0);
+				       "and keeps the registration\n", mapdirect_now() - t0);
 				notified = 2;
 			}
 			usleep(100000);
@@ -129,7 +121,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("client: record %d failed at +%.2f s: %s -- the kernel revoked the "
-	       "registration\n", n, now() - t0, ibv_wc_status_str(wc.status));
+	       "registration\n", n, mapdirect_now() - t0, ibv_wc_status_str(wc.status));
 	while (access(argv[3], F_OK))
 		usleep(20000);
 	printf("client: the connection is in the error state now, as after any remote "

@@ -8,7 +8,6 @@
 
 struct mapdirect_map;
 
-double mapdirect_now(void);
 
 /* For the preload: the mmap()/munmap() to call, and mappings at a place. */
 extern void *(*mapdirect_mmap_fn)(void *, size_t, int, int, int, off_t);

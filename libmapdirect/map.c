@@ -51,17 +51,23 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t started = PTHREAD_COND_INITIALIZER;
 
-static double lease_break_time(void)
+int mapdirect_break_time(void)
 {
 	FILE *f = fopen("/proc/sys/fs/lease-break-time", "r");
-	int secs = 45;	/* the kernel's default */
+	int secs, err;
 
-	if (f) {
-		if (fscanf(f, "%d", &secs) != 1)
-			secs = 45;
-		fclose(f);
-	}
-	return secs;
+	if (!f)
+		return -errno;
+	err = fscanf(f, "%d", &secs) == 1 && secs >= 0 ? 0 : -EPROTO;
+	fclose(f);
+	return err ? err : secs;
+}
+
+static double lease_break_time(void)
+{
+	int secs = mapdirect_break_time();
+
+	return secs < 0 ? 45 : secs;	/* the kernel's default */
 }
 
 double mapdirect_now(void)

@@ -42,6 +42,9 @@ struct mapdirect_event {
 };
 int mapdirect_notify_fd(void);
 int mapdirect_read_event(struct mapdirect_event *ev);
+/* The clock of deadlines (CLOCK_MONOTONIC, seconds), and lease-break-time. */
+double mapdirect_now(void);
+int mapdirect_break_time(void);
 
 /* Durable stores: write back the cache lines of a range, then fence. */
 void mapdirect_persist(const void *addr, size_t len);

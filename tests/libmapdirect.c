@@ -143,6 +143,8 @@ static void notify(const char *path, int registered)
 	pid_t pid;
 
 	set_knob(BREAK_TIME, 5);
+	CHECK(mapdirect_break_time() == 5, "mapdirect_break_time() is %d, lease-break-time 5",
+	      mapdirect_break_time());
 	signal(SIGIO, count_signal);
 	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
 		signal(s, count_signal);
@@ -173,6 +175,8 @@ static void notify(const char *path, int registered)
 	CHECK(ev.deadline >= t0 + 5 && ev.deadline <= t1 + 5, "deadline %.2f s after the "
 	      "truncate was started and %.2f s after the event was seen; expected "
 	      "lease-break-time (5 s) after the break", ev.deadline - t0, ev.deadline - t1);
+	CHECK(mapdirect_now() - now() > -0.5 && mapdirect_now() - now() < 0.5,
+	      "mapdirect_now() is %.3f s off CLOCK_MONOTONIC", mapdirect_now() - now());
 	CHECK(!signals, "the application got %d signal(s): notifications must not use its "
 	      "signal handlers", (int)signals);
 	CHECK(mapdirect_read_event(&ev) == -EAGAIN, "a second event for one break");
