@@ -38,10 +38,47 @@ static inline int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static inline double median(double *v, int n)
+static inline double median(const double *v, int n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	double s[n];
+
+	memcpy(s, v, sizeof(s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static inline void json_samples(const double *v, int n)
+{
+	putchar('[');
+	for (int i = 0; i < n; i++)
+		printf("%s%.6g", i ? ", " : "", v[i]);
+	putchar(']');
+}
+
+/*
+ * One figure for build/bench/results.json, as a line
+ *   @result {"name": NAME, "unit": UNIT, "x": X, "samples": [...],
+ *            "baseline": {"name": BNAME, "samples": [...]}}
+ * that bench/report.py collects (x only if >= 0: the parameter of a
+ * scaling curve; baseline only if bname).  Samples are measured side by
+ * side with the baseline's, in this run.
+ */
+static inline void result(const char *name, const char *unit, double x,
+			  const double *v, int n, const char *bname,
+			  const double *b, int m)
+{
+	printf("@result {\"name\": \"%s\", \"unit\": \"%s\"", name, unit);
+	if (x >= 0)
+		printf(", \"x\": %g", x);
+	printf(", \"samples\": ");
+	json_samples(v, n);
+	if (bname) {
+		printf(", \"baseline\": {\"name\": \"%s\", \"samples\": ", bname);
+		json_samples(b, m);
+		putchar('}');
+	}
+	printf("}\n");
+	fflush(stdout);
 }
 
 #endif
