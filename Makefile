@@ -3,6 +3,7 @@
 #   make demo           boot the VM and show MAP_DIRECT at work (three short acts)
 #   make bench          MAP_DIRECT benchmarks in the VM (ratios, one run)
 #   make bench-stock    no-lease costs: patched kernel against stock 6.12
+#   make bench-profile  perf profile of MAP_DIRECT mmap+munmap in the VM
 #   make check          build the patched kernel and the tests, run every test
 #                       in the VM; ends with "N passed, N failed"
 #   make check T='reg_mr_* !reg_mr_race'   only the test programs whose
@@ -30,7 +31,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: all deps kernel kernel-modular kernel-deb kernel-kasan lib tool install deb tests demo-bin demo bench-bin bench bench-stock check stress stress-kasan vm export lint clean distclean
+.PHONY: all deps kernel kernel-modular kernel-deb kernel-kasan lib tool install deb tests demo-bin demo bench-bin bench bench-stock bench-profile check stress stress-kasan vm export lint clean distclean
 
 all: kernel tests
 
@@ -94,8 +95,12 @@ bench-bin: deps lib
 	@$(MAKE) -s -C bench
 
 bench: kernel bench-bin
-	@echo "==> booting the VM for the benchmarks (about 30 s, then about a minute)"
-	@MAPDIRECT_VM_QUIET=1 vm/run.sh 'for d in $$MAPDIRECT_XFS $$MAPDIRECT_EXT4; do build/bench/mapdirect_bench $$d || exit 1; done && build/bench/rdma_bench $$MAPDIRECT_XFS $$MAPDIRECT_DEVDAX $$MAPDIRECT_XFS'
+	@scripts/deps.sh gnuplot-nox
+	@bench/run.sh
+
+bench-profile: kernel bench-bin
+	@scripts/deps.sh linux-perf
+	@vm/run.sh bench/profile.sh
 
 bench-stock: kernel bench-bin
 	@bench/stock.sh

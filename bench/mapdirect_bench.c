@@ -423,7 +423,7 @@ static void bench_holders(const char *path)
 static void bench_leased_files(const char *dir, const char *path)
 {
 	enum { ROUNDS = 5 };
-	static const int ks[] = { 0, 100, 1000, 10000 };
+	static const int ks[] = { 1, 100, 1000, 10000 };
 	char f[4096], c;
 
 	set_break_time(30);
@@ -531,6 +531,24 @@ int main(int argc, char **argv)
 	struct statfs sf;
 	int fd;
 
+	if (argc == 4 && !strncmp(argv[1], "--mmap-loop", 11)) {
+		/* For profiles (bench/profile.sh): N mmap+munmap, MAP_DIRECT or plain. */
+		int flags = strcmp(argv[1], "--mmap-loop-plain") ?
+			MAP_SHARED_VALIDATE | MAP_DIRECT : MAP_SHARED;
+
+		snprintf(path, sizeof(path), "%s/mapdirect-bench.dat", argv[2]);
+		fd = make_file(path);
+		for (int i = 0, n = atoi(argv[3]); i < n; i++) {
+			void *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, flags, fd, 0);
+
+			if (p == MAP_FAILED)
+				die("mmap(MAP_DIRECT)");
+			munmap(p, LEN);
+		}
+		close(fd);
+		unlink(path);
+		return 0;
+	}
 	if (argc == 3 && !strcmp(argv[1], "--costs")) {
 		snprintf(path, sizeof(path), "%s/mapdirect-bench.dat", dir);
 		bench_costs(dir, path);

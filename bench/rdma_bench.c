@@ -1,22 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
  * rdma_bench DIR DEVDAX BIGDIR: RDMA into persistent memory, in the VM
- * (Soft-RoCE).
- * Every figure is measured in this one run, the three ways interleaved
- * round by round; ratios compare medians.
+ * (Soft-RoCE, rxe1 -> rxe0).  Every figure is measured in this one run,
+ * the ways compared interleaved round by round; each is printed for people
+ * and as an "@result" line for bench/report.py.
  *
- *  1. RDMA WRITE throughput, 1 MiB writes from rxe1 into 32 MiB on rxe0:
- *     a. direct:  into a MAP_DIRECT mapping of a file on DIR (fs-DAX),
- *                 zero copy: the data is in the file when the write ends;
- *     b. staged:  into DRAM, then copied into the same file through a
- *                 MAP_SYNC mapping and flushed with mapdirect_persist()
- *                 (clwb, clflushopt or clflush, and sfence):
- *                 today's only way to get RDMA data into an fs-DAX file;
- *     c. devdax:  into a mapping of the device-dax device DEVDAX.
- *  2. Revocation: a MAP_DIRECT registration of REVOKE_MB MiB of a file on
- *     BIGDIR is revoked by a truncate with lease-break-time 1 s; the
- *     truncate's time beyond 1 s is what revoking the registration (and
- *     the truncate) costs.
+ *  1. RDMA WRITE and READ throughput, 64 KiB and 1 MiB messages, over
+ *     16 MiB on rxe0:
+ *     a. direct:  a MAP_DIRECT mapping of a file on DIR (fs-DAX), zero
+ *                 copy: written data is in the file when the WRITE ends;
+ *     b. staged:  DRAM, and a copy to (WRITE) or from (READ) the same file
+ *                 through a MAP_SYNC mapping, flushed with
+ *                 mapdirect_persist(): today's only way without MAP_DIRECT;
+ *     c. devdax:  a mapping of the device-dax device DEVDAX.
+ *  2. Registration time vs size (64 MiB .. 1 GiB): prefixes of a 1 GiB
+ *     MAP_DIRECT mapping of a file on BIGDIR and of a 1 GiB mapping of
+ *     DEVDAX, registered in turn.
+ *  3. Revocation vs size: a MAP_DIRECT registration of a file on BIGDIR,
+ *     revoked by a truncate after lease-break-time (1 s): the truncate's
+ *     time beyond 1 s, against a plain truncate of the same file (same
+ *     size, no lease) measured just after.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,19 +30,17 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <infiniband/verbs.h>
 #include <rdma/rdma_verbs.h>
 
 #include "bench.h"
 #include "lib/rpair.h"
-#include <mapdirect.h>
 
-#define CHUNK (1u << 20)
-#define REGION (32u << 20)
+#define MAXMSG (1u << 20)
+#define REGION (16u << 20)
 #define ROUNDS 3
-#define REVOKE_MB 1024
+#define GIB (1ul << 30)
 #define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		IBV_ACCESS_REMOTE_READ)
 
@@ -50,7 +51,7 @@ static char *cbuf;
 /* A file of @len written (allocated) bytes in @dir. */
 static int make_file(const char *dir, const char *name, size_t len, char *path)
 {
-	char *zero = calloc(1, CHUNK);
+	char *zero = calloc(1, MAXMSG);
 	int fd;
 
 	snprintf(path, 4096, "%s/%s", dir, name);
@@ -58,8 +59,8 @@ static int make_file(const char *dir, const char *name, size_t len, char *path)
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
 	if (fd < 0 || !zero)
 		die(path);
-	for (size_t off = 0; off < len; off += CHUNK)
-		if (pwrite(fd, zero, CHUNK, off) != CHUNK)
+	for (size_t off = 0; off < len; off += MAXMSG)
+		if (pwrite(fd, zero, MAXMSG, off) != MAXMSG)
 			die("preallocate");
 	if (fsync(fd))
 		die("fsync");
@@ -85,26 +86,22 @@ static struct ibv_mr *reg(void *addr, size_t len)
 	return mr;
 }
 
-static void rdma_write(void *raddr, uint32_t rkey)
-{
-	struct ibv_wc wc;
-
-	if (rdma_post_write(p.cli, NULL, cbuf, CHUNK, cmr, IBV_SEND_SIGNALED,
-			    (uintptr_t)raddr, rkey) ||
-	    rdma_get_send_comp(p.cli, &wc) <= 0 || wc.status != IBV_WC_SUCCESS)
-		die("RDMA WRITE");
-}
-
-/* MB/s of REGION written in CHUNK writes; @copy_to: stage and copy+flush. */
-static double run(char *raddr, uint32_t rkey, char *copy_to)
+/*
+ * MB/s of REGION moved by @op in @msg-byte messages into (WRITE) or out of
+ * (READ) @raddr; @file: stage through DRAM (@raddr) and copy to or from it.
+ */
+static double run(int op, size_t msg, char *raddr, uint32_t rkey, char *file)
 {
 	double t0 = now();
 
-	for (size_t off = 0; off < REGION; off += CHUNK) {
-		rdma_write(raddr + off, rkey);
-		if (copy_to) {
-			memcpy(copy_to + off, raddr + off, CHUNK);
-			mapdirect_persist(copy_to + off, CHUNK);
+	for (size_t off = 0; off < REGION; off += msg) {
+		if (file && op == IBV_WR_RDMA_READ)
+			memcpy(raddr + off, file + off, msg);
+		if (rpair_rdma(&p, op, cbuf, msg, cmr, (uintptr_t)(raddr + off), rkey))
+			die(op == IBV_WR_RDMA_READ ? "RDMA READ" : "RDMA WRITE");
+		if (file && op == IBV_WR_RDMA_WRITE) {
+			memcpy(file + off, raddr + off, msg);
+			mapdirect_persist(file + off, msg);
 		}
 	}
 	return REGION / (now() - t0) / 1e6;
@@ -112,7 +109,7 @@ static double run(char *raddr, uint32_t rkey, char *copy_to)
 
 static void bench_throughput(const char *dir, const char *devdax)
 {
-	double direct[ROUNDS], staged[ROUNDS], ddax[ROUNDS], d, s, x;
+	static const size_t msgs[] = { 64 << 10, 1 << 20 };
 	char path[4096], *fmap, *smap, *dram, *dmap;
 	struct ibv_mr *fmr, *dmr, *xmr;
 	int fd = make_file(dir, "rdma-bench.dat", REGION, path);
@@ -128,24 +125,35 @@ static void bench_throughput(const char *dir, const char *devdax)
 	fmr = reg(fmap, REGION);
 	dmr = reg(dram, REGION);
 	xmr = reg(dmap, REGION);
-	memset(cbuf, 0x42, CHUNK);
-	for (int r = 0; r < ROUNDS; r++) {
-		direct[r] = run(fmap, fmr->rkey, NULL);
-		staged[r] = run(dram, dmr->rkey, smap);
-		ddax[r] = run(dmap, xmr->rkey, NULL);
+	memset(cbuf, 0x42, MAXMSG);
+	printf("  throughput over %u MiB (median of %d rounds, MB/s):\n", REGION >> 20, ROUNDS);
+	for (int o = 0; o < 2; o++) {
+		int op = o ? IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE;
+		const char *opn = o ? "read" : "write";
+
+		for (size_t m = 0; m < sizeof(msgs) / sizeof(msgs[0]); m++) {
+			double d[ROUNDS], s[ROUNDS], x[ROUNDS];
+			char n[64];
+
+			for (int r = 0; r < ROUNDS; r++) {
+				d[r] = run(op, msgs[m], fmap, fmr->rkey, NULL);
+				s[r] = run(op, msgs[m], dram, dmr->rkey, smap);
+				x[r] = run(op, msgs[m], dmap, xmr->rkey, NULL);
+			}
+			printf("    %-5s %4zu KiB: MAP_DIRECT %7.1f, DRAM+copy %7.1f (%.2fx), "
+			       "device-dax %7.1f (%.2fx)\n", opn, msgs[m] >> 10,
+			       median(d, ROUNDS), median(s, ROUNDS),
+			       median(d, ROUNDS) / median(s, ROUNDS), median(x, ROUNDS),
+			       median(d, ROUNDS) / median(x, ROUNDS));
+			snprintf(n, sizeof(n), "rdma/%s_vs_devdax", opn);
+			result(n, "MB/s", msgs[m] >> 10, d, ROUNDS, "device-dax", x, ROUNDS);
+			snprintf(n, sizeof(n), "rdma/%s_vs_staged", opn);
+			result(n, "MB/s", msgs[m] >> 10, d, ROUNDS, "DRAM + copy + flush", s,
+			       ROUNDS);
+		}
 	}
-	if (memcmp(smap + REGION - CHUNK, cbuf, CHUNK))
+	if (memcmp(smap + REGION - MAXMSG, cbuf, MAXMSG))
 		die("the data is not in the file");
-	d = median(direct, ROUNDS);
-	s = median(staged, ROUNDS);
-	x = median(ddax, ROUNDS);
-	printf("  RDMA WRITE, 1 MiB writes into %u MiB (median of %d rounds):\n",
-	       REGION >> 20, ROUNDS);
-	printf("    MAP_DIRECT fs-DAX, zero copy      %7.1f MB/s\n", d);
-	printf("    DRAM, then copy + flush to file   %7.1f MB/s  -> MAP_DIRECT is %.2fx\n",
-	       s, d / s);
-	printf("    device-dax                        %7.1f MB/s  -> MAP_DIRECT is %.2fx\n",
-	       x, d / x);
 	ibv_dereg_mr(fmr);
 	ibv_dereg_mr(dmr);
 	ibv_dereg_mr(xmr);
@@ -158,37 +166,93 @@ static void bench_throughput(const char *dir, const char *devdax)
 	unlink(path);
 }
 
-static void bench_revoke(const char *dir)
+static double reg_time(void *addr, size_t len)
 {
-	size_t len = (size_t)REVOKE_MB << 20;
-	char path[4096], *m;
-	struct ibv_mr *mr;
-	double t0, treg, ttrunc;
-	int fd = make_file(dir, "rdma-bench-revoke.dat", len, path), status;
-	pid_t pid;
+	double t0 = now();
+	struct ibv_mr *mr = reg(addr, len);
+	double t = now() - t0;
 
-	signal(SIGIO, SIG_IGN);		/* nobody lets go: the kernel revokes */
-	set_break_time(1);
-	m = map(fd, len, MAP_SHARED_VALIDATE | MAP_DIRECT);
-	t0 = now();
-	mr = reg(m, len);
-	treg = now() - t0;
-	t0 = now();
-	pid = fork();
+	ibv_dereg_mr(mr);
+	return t;
+}
+
+static void bench_register(const char *dir, const char *devdax)
+{
+	static const unsigned int mibs[] = { 64, 256, 1024 };
+	char path[4096], *fmap, *dmap;
+	int fd = make_file(dir, "rdma-bench-reg.dat", GIB, path);
+	int xfd = open(devdax, O_RDWR);
+
+	if (xfd < 0)
+		die(devdax);
+	fmap = map(fd, GIB, MAP_SHARED_VALIDATE | MAP_DIRECT);
+	dmap = mmap(NULL, GIB, PROT_READ | PROT_WRITE, MAP_SHARED, xfd, 0);
+	if (dmap == MAP_FAILED)
+		die("mmap of 1 GiB of device-dax (is it 1 GiB?)");
+	printf("  registration time vs size (s; MAP_DIRECT fs-DAX, device-dax):\n");
+	for (size_t i = 0; i < sizeof(mibs) / sizeof(mibs[0]); i++) {
+		int rounds = mibs[i] >= 1024 ? 1 : ROUNDS;
+		size_t len = (size_t)mibs[i] << 20;
+		double f[ROUNDS], d[ROUNDS];
+
+		for (int r = 0; r < rounds; r++) {
+			f[r] = reg_time(fmap, len);
+			d[r] = reg_time(dmap, len);
+		}
+		printf("    %5u MiB: %.2f, %.2f -> %.2fx\n", mibs[i], median(f, rounds),
+		       median(d, rounds), median(f, rounds) / median(d, rounds));
+		result("rdma/register", "s", mibs[i], f, rounds, "device-dax", d, rounds);
+	}
+	munmap(fmap, GIB);
+	munmap(dmap, GIB);
+	close(xfd);
+	close(fd);
+	unlink(path);
+}
+
+/* Seconds a truncate of @fd to 0 takes, in a child (it has no lease). */
+static double truncate_time(int fd, void *unmap, size_t len)
+{
+	double t0 = now();
+	pid_t pid = fork();
+	int status;
+
 	if (pid < 0)
 		die("fork");
 	if (!pid)
-		_exit(munmap(m, len) || ftruncate(fd, 0) ? 1 : 0);
+		_exit((unmap && munmap(unmap, len)) || ftruncate(fd, 0) ? 1 : 0);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
 		die("truncate");
-	ttrunc = now() - t0;
-	printf("  revoking a %d MiB MAP_DIRECT registration (registering it took %.2f s):\n"
-	       "    truncate took %.2f s with lease-break-time 1 s -> %.2f s for the revocation and the truncate\n",
-	       REVOKE_MB, treg, ttrunc, ttrunc - 1);
-	ibv_dereg_mr(mr);
-	munmap(m, len);
-	close(fd);
-	unlink(path);
+	return now() - t0;
+}
+
+static void bench_revoke(const char *dir)
+{
+	static const unsigned int mibs[] = { 64, 256, 1024 };
+	char path[4096];
+
+	signal(SIGIO, SIG_IGN);		/* nobody lets go: the kernel revokes */
+	set_break_time(1);
+	printf("  revoking a registration after lease-break-time (1 s) vs a plain truncate:\n");
+	for (size_t i = 0; i < sizeof(mibs) / sizeof(mibs[0]); i++) {
+		size_t len = (size_t)mibs[i] << 20;
+		int fd = make_file(dir, "rdma-bench-revoke.dat", len, path);
+		char *m = map(fd, len, MAP_SHARED_VALIDATE | MAP_DIRECT);
+		struct ibv_mr *mr = reg(m, len);
+		double revoke, plain;
+
+		revoke = (truncate_time(fd, m, len) - 1) * 1e3;
+		ibv_dereg_mr(mr);
+		munmap(m, len);
+		close(fd);
+		fd = make_file(dir, "rdma-bench-revoke.dat", len, path);
+		plain = truncate_time(fd, NULL, 0) * 1e3;
+		close(fd);
+		unlink(path);
+		printf("    %5u MiB: %.0f ms beyond lease-break-time; plain truncate %.0f ms\n",
+		       mibs[i], revoke, plain);
+		result("rdma/revoke", "ms", mibs[i], &revoke, 1, "plain truncate", &plain, 1);
+	}
 }
 
 int main(int argc, char **argv)
@@ -203,11 +267,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!srv || !cli || rpair_connect(&p, srv, cli, "7490"))
 		die("connect rxe1 -> rxe0 (run in the VM)");
-	cbuf = aligned_alloc(4096, CHUNK);
-	if (!cbuf || !(cmr = ibv_reg_mr(p.cli->pd, cbuf, CHUNK, ACCESS)))
+	cbuf = aligned_alloc(4096, MAXMSG);
+	if (!cbuf || !(cmr = ibv_reg_mr(p.cli->pd, cbuf, MAXMSG, ACCESS)))
 		die("client buffer");
 	printf("RDMA (Soft-RoCE, rxe1 -> rxe0):\n");
 	bench_throughput(argv[1], argv[2]);
+	bench_register(argv[3], argv[2]);
 	bench_revoke(argv[3]);
 	ibv_dereg_mr(cmr);
 	rpair_close(&p);

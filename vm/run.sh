@@ -86,7 +86,7 @@ esac
 # The 2G image comes up as region1 (XFS), the 1G one as region2 (ext4).
 nvdimm_args=()
 i=0
-for size in 512M 1G 2G; do
+for size in 1088M 1G 2G; do
 	img=$VMDIR/nvdimm$i.img
 	if [ ! -f "$img" ] || [ "$(stat -c %s "$img")" != "$(numfmt --from=iec "$size")" ]; then
 		rm -f "$img"

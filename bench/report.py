@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Turn the benchmarks' @result lines into results.json, charts and a report.
+
+    bench/report.py RAW OUTDIR [STOCK]
+
+RAW is the output of the benchmark programs of one make bench run (their
+"@result {...}" lines; every other line is ignored).  Writes
+OUTDIR/results.json (one object per metric: name, x for a point of a
+scaling curve, unit, value = median of the samples, min, max, samples, and
+the baseline measured beside it: baseline, baseline_name, baseline_samples,
+ratio = value / baseline), checks bench/goals, draws PNG charts with gnuplot
+and writes OUTDIR/report.md linking them.  STOCK (bench/stock.sh's output)
+adds the no-lease costs of the patched kernel against the stock one.
+Prints the goals, met or not, and exits 0 (missing goals are findings, not
+errors); exits 1 if RAW has no results or a goal names a missing metric.
+"""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# What TCG does to each family of figures, said next to each figure.
+TCG = {
+    'mmap': 'Syscall-bound: under TCG every instruction of the mmap path is '
+            'emulated, so the fixed cost of taking a lease (allocations, '
+            'lock list updates) weighs more than on hardware; ratios are an '
+            'upper bound.',
+    'fault': 'CPU-bound: fault handling is emulated instruction by '
+             'instruction; the ratio is meaningful, the MiB/s are not.',
+    'overwrite': 'CPU-bound (copy and syscall): ratio only.',
+    'break': 'Latency includes emulated signal delivery and scheduling of '
+             'the holders on 2 vCPUs: absolute times are several times a '
+             'real machine\'s; the scaling shape is what counts.',
+    'rdma': 'Soft-RoCE under TCG: every byte is copied by emulated code '
+            '(rxe computes the ICRC in software), so MB/s are far below '
+            'hardware; the ratios compare the same emulated path.',
+    'register': 'Pinning is page-table walks and refcounts, emulated: '
+                'absolute seconds are inflated, the ratio to device-dax is '
+                'meaningful.',
+    'revoke': 'Revocation unpins and invalidates page by page, emulated.',
+    'stock': 'Two kernels booted in turn: host drift shows in the spread.',
+}
+
+
+def family(name):
+    for key in ('mmap', 'fault', 'overwrite', 'break', 'register', 'revoke'):
+        if key in name:
+            return key
+    if name.startswith('rdma/'):
+        return 'rdma'
+    if name.startswith('stock/'):
+        return 'stock'
+    return 'mmap'
+
+
+def metric(name, unit, samples, x=None, bname=None, bsamples=None):
+    m = {'name': name}
+    if x is not None:
+        m['x'] = x
+    m.update(unit=unit, value=statistics.median(samples), min=min(samples),
+             max=max(samples), samples=samples)
+    if bname:
+        b = statistics.median(bsamples)
+        m.update(baseline=b, baseline_name=bname, baseline_samples=bsamples,
+                 ratio=m['value'] / b if b else None)
+    return m
+
+
+def read_raw(path):
+    out = []
+    with open(path, errors='replace') as f:
+        for line in f:
+            if not line.startswith('@result '):
+                continue
+            r = json.loads(line[len('@result '):])
+            b = r.get('baseline')
+            out.append(metric(r['name'], r['unit'], r['samples'], r.get('x'),
+                              b and b['name'], b and b['samples']))
+    return out
+
+
+def read_stock(path):
+    """bench/stock.sh's lines: KERNEL costs DIR T O A P (us)."""
+    runs = {}
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) == 7 and w[1] == 'costs':
+                runs.setdefault((w[0], w[2]), []).append([float(v) for v in w[3:]])
+    out = []
+    for (kernel, d), rows in sorted(runs.items()):
+        if kernel != 'patched' or ('stock', d) not in runs:
+            continue
+        fs = os.path.basename(d)
+        for i, op in enumerate(('ftruncate', 'overwrite', 'append', 'punch')):
+            out.append(metric(f'stock/{fs}/{op}', 'us', [r[i] for r in rows],
+                              None, 'stock kernel',
+                              [r[i] for r in runs[('stock', d)]]))
+    return out
+
+
+def find(results, spec):
+    name, _, x = spec.partition('@')
+    for m in results:
+        if m['name'] == name and (not x or float(m.get('x', -1)) == float(x)):
+            return m
+    return None
+
+
+def check_goals(results):
+    goals = []
+    with open(os.path.join(HERE, 'goals')) as f:
+        for line in f:
+            if not line.strip() or line.lstrip().startswith('#'):
+                continue
+            spec, measure, op, thr, title = line.split(None, 4)
+            m = find(results, spec)
+            if m is None:
+                goals.append(dict(spec=spec, title=title.strip(), got=None,
+                                  measure=measure, op=op, threshold=float(thr),
+                                  met=False))
+                continue
+            if measure == 'ratio':
+                got = m.get('ratio')
+            elif measure == 'value':
+                got = m['value']
+            elif measure == 'delta':
+                got = m['value'] - m['baseline']
+            elif measure == 'delta_first':   # vs the first point of the curve
+                first = min((r for r in results if r['name'] == m['name']),
+                            key=lambda r: r.get('x', 0))
+                got = m['value'] - first['value']
+            else:
+                raise SystemExit(f'bench/goals: unknown measure {measure}')
+            t = float(thr)
+            met = got is not None and {'<=': got <= t, '<': got < t,
+                                       '>=': got >= t, '>': got > t}[op]
+            goals.append(dict(spec=spec, title=title.strip(), got=got,
+                              measure=measure, op=op, threshold=t, met=met,
+                              unit=m['unit']))
+    return goals
+
+
+def gnuplot(outdir, png, script, data):
+    """Draw @png; @data maps file names to rows (lists of values)."""
+    for name, rows in data.items():
+        with open(os.path.join(outdir, name), 'w') as f:
+            for row in rows:
+                f.write(' '.join(str(v) for v in row) + '\n')
+    head = (f"set terminal pngcairo size 800,480 font 'sans,10'\n"
+            f"set output '{png}'\nset termoption noenhanced\nset grid\nset key top left\n")
+    r = subprocess.run(['gnuplot'], input=head + script, text=True,
+                       cwd=outdir, capture_output=True)
+    if r.returncode:
+        sys.stderr.write(f'gnuplot failed for {png}:\n{r.stderr}')
+        return None
+    return png
+
+
+def curve(results, name):
+    pts = sorted((m for m in results if m['name'] == name),
+                 key=lambda m: m['x'])
+    return [[m['x'], m['value'], m['min'], m['max'],
+             m.get('baseline', 0)] for m in pts]
+
+
+def charts(results, outdir):
+    made = []
+    # Break latency vs holders and vs unrelated leases: scaling curves.
+    for key, title, xl in (
+            ('break_holders', 'Break latency vs holding processes', 'holders'),
+            ('break_unrelated_leases',
+             'Break latency vs unrelated leased files', 'leased files')):
+        data = {f'{fs}-{key}.dat': curve(results, f'{fs}/{key}')
+                for fs in ('xfs', 'ext4')}
+        data = {k: v for k, v in data.items() if v}
+        if not data:
+            continue
+        plots = ', '.join(
+            f"'{f}' using 1:2:3:4 with yerrorlines title '{f.split('-')[0]}'"
+            for f in data)
+        made.append((key, gnuplot(
+            outdir, f'{key}.png',
+            f"set title '{title} (median, min..max)'\nset logscale x\n"
+            f"set xlabel '{xl}'\nset ylabel 'ms'\nset yrange [0:*]\n"
+            f"plot {plots}\n", data)))
+    # Registration and revocation vs size.
+    for key, title, unit, b in (
+            ('register', 'Registration time vs size', 's', 'device-dax'),
+            ('revoke', 'Revocation vs size (beyond lease-break-time)', 'ms',
+             'plain truncate')):
+        data = curve(results, f'rdma/{key}')
+        if not data:
+            continue
+        made.append((key, gnuplot(
+            outdir, f'{key}.png',
+            f"set title '{title}'\nset logscale x 2\nset xlabel 'MiB'\n"
+            f"set ylabel '{unit}'\nset yrange [0:*]\n"
+            f"plot '{key}.dat' using 1:2 with linespoints title 'MAP_DIRECT fs-DAX', "
+            f"'' using 1:5 with linespoints title '{b}'\n", {f'{key}.dat': data})))
+    # RDMA throughput by message size.
+    rows = []
+    for op in ('write', 'read'):
+        dv = {m['x']: m for m in results if m['name'] == f'rdma/{op}_vs_devdax'}
+        st = {m['x']: m for m in results if m['name'] == f'rdma/{op}_vs_staged'}
+        for x in sorted(dv):
+            rows.append([f'"{op} {int(x)} KiB"', dv[x]['value'], dv[x]['baseline'],
+                         st[x]['baseline'] if x in st else 0])
+    if rows:
+        made.append(('rdma', gnuplot(
+            outdir, 'rdma.png',
+            "set title 'RDMA throughput (Soft-RoCE), MB/s'\nset style data histograms\n"
+            "set style fill solid 0.8 border -1\nset yrange [0:*]\n"
+            "plot 'rdma.dat' using 2:xtic(1) title 'MAP_DIRECT fs-DAX', "
+            "'' using 3 title 'device-dax', '' using 4 title 'DRAM + copy + flush'\n",
+            {'rdma.dat': rows})))
+    # Every ratio of a figure without a curve, as bars around 1.0.
+    rows = [[f'"{m["name"]}"', m['ratio']] for m in results
+            if m.get('ratio') is not None and 'x' not in m
+            and not m['name'].startswith('stock/')]
+    if rows:
+        made.append(('ratios', gnuplot(
+            outdir, 'ratios.png',
+            "set title 'MAP_DIRECT / baseline, same run (1.0 = same)'\n"
+            "set style data histograms\nset style fill solid 0.8 border -1\n"
+            "set xtics rotate by -35\nset yrange [0:*]\nset key off\n"
+            "set bmargin 9\nplot 'ratios.dat' using 2:xtic(1), 1 with lines lw 2\n",
+            {'ratios.dat': rows})))
+    return [(k, p) for k, p in made if p]
+
+
+def fmt(v):
+    return '-' if v is None else f'{v:.3g}'
+
+
+def report(results, goals, pngs, outdir, raw):
+    accel = 'unknown'
+    try:
+        with open(os.path.join(HERE, '..', 'build', 'accel')) as f:
+            accel = f.read().strip()
+    except OSError:
+        pass
+    lines = ['# mapdirect benchmarks', '',
+             f'Generated {time.strftime("%Y-%m-%d %H:%M %Z")} on '
+             f'{platform.node()} ({os.cpu_count()} CPUs), guest under '
+             f'QEMU {accel.upper()}; raw output: `{os.path.basename(raw)}`, '
+             'data: `results.json`.', '',
+             'Every ratio compares figures measured side by side in this one '
+             'run (interleaved rounds, medians).  **TCG distorts CPU-bound '
+             'paths** (syscalls, cache-flush instructions, copies): the note '
+             'under each figure says how.', '',
+             '## Goals', '',
+             '| goal | measure | got | wanted | met |', '|---|---|---|---|---|']
+    for g in goals:
+        lines.append(f"| {g['title']} (`{g['spec']}`) | {g['measure']} | "
+                     f"{fmt(g['got'])} | {g['op']} {g['threshold']:g} | "
+                     f"{'yes' if g['met'] else '**no**'} |")
+    lines += ['', f"{sum(g['met'] for g in goals)} of {len(goals)} goals met.", '']
+    for key, png in pngs:
+        fam = 'rdma' if key == 'rdma' else family(key)
+        lines += [f'## {key.replace("_", " ")}', '', f'![{key}]({png})', '',
+                  f'*TCG:* {TCG[fam]}', '']
+    lines += ['## Every figure', '',
+              '| metric | x | value | unit | min..max | baseline | ratio |',
+              '|---|---|---|---|---|---|---|']
+    for m in results:
+        base = (f"{fmt(m['baseline'])} ({m['baseline_name']})"
+                if 'baseline' in m else '-')
+        lines.append(f"| {m['name']} | {fmt(m.get('x'))} | {fmt(m['value'])} | "
+                     f"{m['unit']} | {fmt(m['min'])}..{fmt(m['max'])} | {base} | "
+                     f"{fmt(m.get('ratio'))} |")
+    lines += ['', '*TCG notes by family:*', '']
+    lines += [f'- {k}: {v}' for k, v in TCG.items()]
+    with open(os.path.join(outdir, 'report.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+
+
+def main():
+    if len(sys.argv) not in (3, 4):
+        raise SystemExit(__doc__)
+    raw, outdir = sys.argv[1], sys.argv[2]
+    results = read_raw(raw)
+    if len(sys.argv) == 4 and os.path.exists(sys.argv[3]):
+        results += read_stock(sys.argv[3])
+    if not results:
+        sys.exit(f'{raw}: no @result lines: did the benchmarks run?')
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, 'results.json'), 'w') as f:
+        json.dump(results, f, indent=1)
+    goals = check_goals(results)
+    pngs = charts(results, outdir)
+    report(results, goals, pngs, outdir, raw)
+    print('Goals (bench/goals; ratios of figures measured side by side):')
+    for g in goals:
+        print(f"  {'met ' if g['met'] else 'MISS'}  {g['title']}: {g['measure']} "
+              f"{fmt(g['got'])} (wanted {g['op']} {g['threshold']:g})")
+    print(f"{sum(g['met'] for g in goals)} of {len(goals)} goals met; "
+          f"{len(results)} figures in {outdir}/results.json, {len(pngs)} charts, "
+          f"report: {outdir}/report.md")
+    if any(g['got'] is None for g in goals):
+        sys.exit('bench/goals names figures this run did not produce (above)')
+
+
+main()

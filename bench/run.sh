@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make bench: boot the VM, run the benchmarks (bench/*.c) on XFS, ext4,
+# device-dax and Soft-RoCE, then bench/report.py turns their figures into
+# build/bench/results.json, PNG charts and build/bench/report.md, and says
+# which goals of bench/goals are met.  build/bench/raw.txt keeps the output;
+# build/bench/stock.txt (make bench-stock), if present, adds the no-lease
+# costs of the patched kernel against the stock one.
+set -euo pipefail
+. "$(dirname "$0")/../kernel/scripts/lib.sh"
+
+out=$BUILD/bench
+raw=$out/raw.txt
+mkdir -p "$out"
+step "booting the VM for the benchmarks (about 10 minutes under TCG; output: ${raw#"$REPO"/})"
+# shellcheck disable=SC2016 # expanded by the guest's shell
+MAPDIRECT_VM_QUIET=1 "$REPO/vm/run.sh" \
+	'for d in $MAPDIRECT_XFS $MAPDIRECT_EXT4; do build/bench/mapdirect_bench $d || exit 1; done &&
+	 build/bench/rdma_bench $MAPDIRECT_XFS $MAPDIRECT_DEVDAX $MAPDIRECT_XFS' |
+	tee "$raw" | grep --line-buffered -v '^@result'
+step "results, charts and report"
+"$REPO/bench/report.py" "$raw" "$out" "$out/stock.txt"
