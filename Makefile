@@ -31,7 +31,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: all deps kernel kernel-modular kernel-deb kernel-kasan lib tool install deb tests demo-bin demo bench-bin bench bench-stock bench-profile check stress stress-kasan vm export lint clean distclean
+.PHONY: all deps kernel kernel-modular kernel-deb kernel-kasan kernel-bench lib tool install deb tests demo-bin demo bench-bin bench bench-stock bench-profile check stress stress-kasan vm export lint clean distclean
 
 all: kernel tests
 
@@ -94,15 +94,18 @@ demo: kernel demo-bin tool
 bench-bin: deps lib
 	@$(MAKE) -s -C bench
 
-bench: kernel bench-bin
+kernel-bench: deps
+	@MAPDIRECT_KERNEL_FLAVOUR=bench kernel/scripts/build.sh
+
+bench: kernel-bench bench-bin
 	@scripts/deps.sh gnuplot-nox
 	@bench/run.sh
 
-bench-profile: kernel bench-bin
+bench-profile: kernel-bench bench-bin
 	@scripts/deps.sh linux-perf
-	@vm/run.sh bench/profile.sh
+	@MAPDIRECT_KERNEL=build/obj-bench/arch/x86/boot/bzImage vm/run.sh bench/profile.sh
 
-bench-stock: kernel bench-bin
+bench-stock: kernel-bench bench-bin
 	@bench/stock.sh
 
 check: kernel tests

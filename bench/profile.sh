@@ -15,7 +15,7 @@ prof() { # title command...
 	echo "== $title: top kernel functions (self, % of samples)"
 	perf record -q -e cpu-clock -F 5000 -o /tmp/perf.data -- "$@" >/dev/null 2>&1
 	perf report -i /tmp/perf.data --stdio --no-children --sort symbol 2>/dev/null |
-		grep -E '^ +[0-9.]+%' | head -n 20
+		grep -E '^ +[0-9.]+%' | awk 'NR <= 20'
 }
 prof "MAP_DIRECT mmap+munmap of 2 MiB, 2000 times" \
 	build/bench/mapdirect_bench --mmap-loop "$dir" 2000

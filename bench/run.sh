@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: boot the VM, run the benchmarks (bench/*.c) on XFS, ext4,
+# make bench: boot the VM on the bench kernel, run the benchmarks (bench/*.c) on XFS, ext4,
 # device-dax and Soft-RoCE, then bench/report.py turns their figures into
 # build/bench/results.json, PNG charts and build/bench/report.md, and says
 # which goals of bench/goals are met.  build/bench/raw.txt keeps the output;
@@ -12,8 +12,12 @@ out=$BUILD/bench
 raw=$out/raw.txt
 mkdir -p "$out"
 step "booting the VM for the benchmarks (about 10 minutes under TCG; output: ${raw#"$REPO"/})"
+# The bench kernel: the test kernel without lockdep and the other debug
+# options (make kernel-bench), which would weigh on the lock-heavier side.
+img=$BUILD/obj-bench/arch/x86/boot/bzImage
+[ -f "$img" ] || die "no bench kernel: run 'make kernel-bench'"
 # shellcheck disable=SC2016 # expanded by the guest's shell
-MAPDIRECT_VM_QUIET=1 "$REPO/vm/run.sh" \
+MAPDIRECT_KERNEL=$img MAPDIRECT_VM_QUIET=1 "$REPO/vm/run.sh" \
 	'for d in $MAPDIRECT_XFS $MAPDIRECT_EXT4; do build/bench/mapdirect_bench $d || exit 1; done &&
 	 build/bench/rdma_bench $MAPDIRECT_XFS $MAPDIRECT_DEVDAX $MAPDIRECT_XFS' |
 	tee "$raw" | grep --line-buffered -v '^@result'

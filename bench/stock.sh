@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # make bench-stock: what a file with no lease costs (ftruncate, 4 KiB
 # overwrite, append and hole punch) on the patched kernel against a stock
-# kernel built from the pristine Debian source with the same config.  The
+# kernel built from the pristine Debian source with the same config (the
+# bench kernel's: no lockdep or other debug options).  The
 # series must not change it.  The two kernels boot in turn, twice each
 # (stock, patched, stock, patched), so drift of the host shows in the spread.
 set -euo pipefail
 . "$(dirname "$0")/../kernel/scripts/lib.sh"
 
+# Both kernels without the test kernel's debug options (make kernel-bench).
+OBJ=$BUILD/obj-bench
 STOCK_SRC=$BUILD/stock/linux
 STOCK_OBJ=$BUILD/stock/obj
 PATCHED=$OBJ/arch/x86/boot/bzImage
 STOCK=$STOCK_OBJ/arch/x86/boot/bzImage
-[ -f "$PATCHED" ] || die "no patched kernel: run 'make kernel' first"
+[ -f "$PATCHED" ] || die "no patched bench kernel: run 'make kernel-bench' first"
 
 if [ ! -d "$STOCK_SRC" ]; then
 	step "checking out the stock source (tag $BASE_TAG) into ${STOCK_SRC#"$REPO"/}"

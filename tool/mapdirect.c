@@ -435,6 +435,19 @@ static int parse_signal(const char *arg)
 	return -1;
 }
 
+/* The PATH operands after the options: 0, or the exit status (1, 2). */
+static int path_args(const char *cmd, const char *opts, int argc, char **argv,
+		     struct target **t, int *nt)
+{
+	*nt = argc - optind;
+	if (!*nt) {
+		fprintf(stderr, "%s %s: no PATH given (mapdirect %s %s PATH...)\n", prog,
+			cmd, cmd, opts);
+		return 2;
+	}
+	return get_targets(cmd, argv + optind, *nt, t) ? 1 : 0;
+}
+
 static int cmd_kill(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -468,14 +481,9 @@ static int cmd_kill(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	nt = argc - optind;
-	if (!nt) {
-		fprintf(stderr, "%s kill: no PATH given (mapdirect kill [-s SIGNAL] "
-			"[-w SECONDS] PATH...)\n", prog);
-		return 2;
-	}
-	if (get_targets("kill", argv + optind, nt, &t))
-		return 1;
+	c = path_args("kill", "[-s SIGNAL] [-w SECONDS]", argc, argv, &t, &nt);
+	if (c)
+		return c;
 	if (read_leases("kill", &ls, &count)) {
 		free(t);
 		return 1;
@@ -542,14 +550,9 @@ static int cmd_wait(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	nt = argc - optind;
-	if (!nt) {
-		fprintf(stderr, "%s wait: no PATH given (mapdirect wait [-t SECONDS] "
-			"PATH...)\n", prog);
-		return 2;
-	}
-	if (get_targets("wait", argv + optind, nt, &t))
-		return 1;
+	c = path_args("wait", "[-t SECONDS]", argc, argv, &t, &nt);
+	if (c)
+		return c;
 	c = wait_free("wait", t, nt, secs);
 	free(t);
 	return c;

@@ -5,6 +5,9 @@
 # MAPDIRECT_KERNEL_FLAVOUR picks another kernel, in its own build directory:
 #   kasan    the stress kernel: the test config + kernel/config/kasan.config,
 #            in build/obj-kasan (make stress-kasan);
+#   bench    the test config without debug.config (no lockdep, DEBUG_VM,
+#            ...: they cost more on the paths that take more locks, which
+#            skews every ratio), in build/obj-bench (make bench);
 #   modular  DEV_DAX, the RDMA core and drivers, XFS and ext4 as modules
 #            (vm.config + kernel/config/modular.config), in build/obj-modular,
 #            built, never booted: modpost finds symbols a module needs that
@@ -25,11 +28,17 @@ targets=(bzImage)
 case "$flavour" in
 '') ;;
 kasan) OBJ=$BUILD/obj-kasan; frags+=("$FRAGDIR/kasan.config") ;;
+bench)
+	OBJ=$BUILD/obj-bench
+	for i in "${!frags[@]}"; do
+		[ "${frags[$i]##*/}" = debug.config ] && unset 'frags[i]'
+	done
+	frags=("${frags[@]}") ;;
 modular)
 	OBJ=$BUILD/obj-modular
 	frags=("$FRAGDIR/vm.config" "$FRAGDIR/modular.config")
 	targets=(bzImage modules) ;;
-*) die "MAPDIRECT_KERNEL_FLAVOUR=$flavour: unknown (kasan or modular)" ;;
+*) die "MAPDIRECT_KERNEL_FLAVOUR=$flavour: unknown (kasan, bench or modular)" ;;
 esac
 # Fragments whose every line must stick; modular.config overrides vm.config.
 checked=("${frags[@]}")
