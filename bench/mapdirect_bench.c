@@ -98,7 +98,7 @@ static void bench_mmap(int fd)
 	       plain, ROUNDS);
 }
 
-/* A file of @len bytes, written; on XFS with 2 MiB extents (PMD-mappable). */
+/* A file of @len bytes, written, in 2 MiB-aligned extents where it can (PMDs). */
 static int make_big_file(const char *path, size_t len)
 {
 	static char chunk[1 << 20];
@@ -115,6 +115,9 @@ static int make_big_file(const char *path, size_t len)
 		if (ioctl(fd, FS_IOC_FSSETXATTR, &fa))
 			die("FS_IOC_FSSETXATTR (extent size hint)");
 	}
+	/* One allocation (aligned to the file system's 2 MiB stripe), then written. */
+	if (fallocate(fd, 0, 0, len))
+		die("fallocate");
 	for (size_t off = 0; off < len; off += sizeof(chunk))
 		if (pwrite(fd, chunk, sizeof(chunk), off) != sizeof(chunk))
 			die("preallocate");
@@ -545,6 +548,25 @@ int main(int argc, char **argv)
 				die("mmap(MAP_DIRECT)");
 			munmap(p, LEN);
 		}
+		close(fd);
+		unlink(path);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "--overwrite-loop")) {
+		/* For profiles: N 4 KiB overwrites while a MAP_DIRECT lease is held. */
+		static char buf[4096];
+		void *p;
+
+		snprintf(path, sizeof(path), "%s/mapdirect-bench.dat", argv[2]);
+		fd = make_file(path);
+		p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT,
+			 fd, 0);
+		if (p == MAP_FAILED)
+			die("mmap(MAP_DIRECT)");
+		for (int i = 0, n = atoi(argv[3]); i < n; i++)
+			if (pwrite(fd, buf, sizeof(buf), 4096 * (i % 64)) != sizeof(buf))
+				die("pwrite");
+		munmap(p, LEN);
 		close(fd);
 		unlink(path);
 		return 0;

@@ -21,3 +21,5 @@ prof "MAP_DIRECT mmap+munmap of 2 MiB, 2000 times" \
 	build/bench/mapdirect_bench --mmap-loop "$dir" 2000
 prof "plain mmap+munmap of 2 MiB, 2000 times" \
 	build/bench/mapdirect_bench --mmap-loop-plain "$dir" 2000
+prof "4 KiB overwrite with a MAP_DIRECT lease held, 20000 times" \
+	build/bench/mapdirect_bench --overwrite-loop "$dir" 20000
