@@ -17,9 +17,9 @@ prof() { # title command...
 	perf report -i /tmp/perf.data --stdio --no-children --sort symbol 2>/dev/null |
 		grep -E '^ +[0-9.]+%' | awk 'NR <= 20'
 }
-prof "MAP_DIRECT mmap+munmap of 2 MiB, 2000 times" \
-	build/bench/mapdirect_bench --mmap-loop "$dir" 2000
-prof "plain mmap+munmap of 2 MiB, 2000 times" \
-	build/bench/mapdirect_bench --mmap-loop-plain "$dir" 2000
-prof "4 KiB overwrite with a MAP_DIRECT lease held, 20000 times" \
-	build/bench/mapdirect_bench --overwrite-loop "$dir" 20000
+prof "MAP_DIRECT mmap+munmap of 2 MiB, 20000 times" \
+	build/bench/mapdirect_bench --mmap-loop "$dir" 20000
+prof "plain mmap+munmap of 2 MiB, 20000 times" \
+	build/bench/mapdirect_bench --mmap-loop-plain "$dir" 20000
+prof "4 KiB overwrite with a MAP_DIRECT lease held, 200000 times" \
+	build/bench/mapdirect_bench --overwrite-loop "$dir" 200000

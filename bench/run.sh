@@ -11,7 +11,7 @@ set -euo pipefail
 out=$BUILD/bench
 raw=$out/raw.txt
 mkdir -p "$out"
-step "booting the VM for the benchmarks (about 10 minutes under TCG; output: ${raw#"$REPO"/})"
+step "booting the VM for the benchmarks (about 3 minutes under TCG; output: ${raw#"$REPO"/})"
 # The bench kernel: the test kernel without lockdep and the other debug
 # options (make kernel-bench), which would weigh on the lock-heavier side.
 img=$BUILD/obj-bench/arch/x86/boot/bzImage
