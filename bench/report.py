@@ -251,6 +251,9 @@ def report(results, goals, pngs, outdir, raw):
              f'{platform.node()} ({os.cpu_count()} CPUs), guest under '
              f'QEMU {accel.upper()}; raw output: `{os.path.basename(raw)}`, '
              'data: `results.json`.', '',
+             'Kernel: the bench kernel (`make kernel-bench`: the test '
+             'configuration without lockdep, DEBUG_VM and the other debug '
+             'options, which tax the lock-heavier MAP_DIRECT paths more).', '',
              'Every ratio compares figures measured side by side in this one '
              'run (interleaved rounds, medians).  **TCG distorts CPU-bound '
              'paths** (syscalls, cache-flush instructions, copies): the note '
