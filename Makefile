@@ -98,7 +98,6 @@ kernel-bench: deps
 	@MAPDIRECT_KERNEL_FLAVOUR=bench kernel/scripts/build.sh
 
 bench: kernel-bench bench-bin
-	@scripts/deps.sh gnuplot-nox
 	@bench/run.sh
 
 bench-profile: kernel-bench bench-bin

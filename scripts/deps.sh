@@ -22,6 +22,7 @@ packages=(
 	# used inside the guest (its root is the host's /)
 	ndctl daxctl xfsprogs e2fsprogs iproute2 procps util-linux
 	rdma-core ibverbs-providers ibverbs-utils rdmacm-utils
+	gnuplot-nox	# bench/report.py's charts (make bench; tests/bench_report.sh)
 	# userspace build
 	libibverbs-dev librdmacm-dev pkgconf
 	# make lint
