@@ -415,20 +415,19 @@ static int parse_secs(const char *cmd, const char *arg, double *secs)
 	return 0;
 }
 
+/* A signal's name (TERM, SIGTERM, any case) or number; -1 if neither. */
 static int parse_signal(const char *arg)
 {
-	static const struct { const char *name; int sig; } sigs[] = {
-		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
-		{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
-		{ "TERM", SIGTERM }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
-	};
-	const char *name = strncmp(arg, "SIG", 3) ? arg : arg + 3;
+	const char *name = strncasecmp(arg, "SIG", 3) ? arg : arg + 3;
 	char *end;
 	long n;
 
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (!strcasecmp(name, sigs[i].name))
-			return sigs[i].sig;
+	for (int sig = 1; sig < NSIG; sig++) {
+		const char *abbrev = sigabbrev_np(sig);
+
+		if (abbrev && !strcasecmp(name, abbrev))
+			return sig;
+	}
 	n = strtol(arg, &end, 10);
 	if (!*end && end != arg && n > 0 && n < NSIG)
 		return n;
