@@ -7,7 +7,8 @@
 #            in build/obj-kasan (make stress-kasan);
 #   bench    the test config without debug.config (no lockdep, DEBUG_VM,
 #            ...: they cost more on the paths that take more locks, which
-#            skews every ratio), in build/obj-bench (make bench);
+#            skews every ratio) and with Debian's allocator and -O2
+#            (kernel/config/bench.config), in build/obj-bench (make bench);
 #   modular  DEV_DAX, the RDMA core and drivers, XFS and ext4 as modules
 #            (vm.config + kernel/config/modular.config), in build/obj-modular,
 #            built, never booted: modpost finds symbols a module needs that
@@ -33,7 +34,7 @@ bench)
 	for i in "${!frags[@]}"; do
 		[ "${frags[$i]##*/}" = debug.config ] && unset 'frags[i]'
 	done
-	frags=("${frags[@]}") ;;
+	frags=("${frags[@]}" "$FRAGDIR/bench.config") ;;
 modular)
 	OBJ=$BUILD/obj-modular
 	frags=("$FRAGDIR/vm.config" "$FRAGDIR/modular.config")
