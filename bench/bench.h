@@ -76,6 +76,9 @@ static inline void result(const char *name, const char *unit, double x,
 		printf(", \"baseline\": {\"name\": \"%s\", \"samples\": ", bname);
 		json_samples(b, m);
 		putchar('}');
+		/* Every benchmark here measures figure and baseline in turn, round by round. */
+		if (n == m)
+			printf(", \"paired\": true");
 	}
 	printf("}\n");
 	fflush(stdout);

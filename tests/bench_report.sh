@@ -2,8 +2,10 @@
 # bench_report: bench/report.py turns @result lines into results.json,
 # goals, charts and a report.  From a synthetic run with known samples:
 #   - results.json has one object per figure with the median as value,
-#     min, max, samples, baseline and ratio = value / baseline;
-#   - goals are judged right (a met and a missed one, ratio/value/delta);
+#     min, max, samples, baseline and ratio = value / baseline, and for
+#     rounds measured in turn with the baseline's ("paired") the median of
+#     the per-round ratios;
+#   - goals are judged right (met and missed ones, paired/ratio/value/delta);
 #   - the charts are PNG files and report.md links them and counts goals;
 #   - no @result lines, or a goal naming a missing figure, fail (exit 1).
 set -u
@@ -15,7 +17,7 @@ trap 'rm -rf "$dir"' EXIT
 cat >"$dir/raw.txt" <<'RAW'
 /mnt/xfs (xfs):
   human-readable lines are ignored
-@result {"name": "xfs/mmap_munmap_2MiB", "unit": "us", "samples": [30, 10, 20], "baseline": {"name": "plain MAP_SHARED", "samples": [10, 12, 8]}}
+@result {"name": "xfs/mmap_munmap_2MiB", "unit": "us", "samples": [30, 10, 20], "baseline": {"name": "plain MAP_SHARED", "samples": [10, 12, 8]}, "paired": true}
 @result {"name": "xfs/break_cooperative", "unit": "ms", "samples": [4, 6, 5]}
 @result {"name": "xfs/break_holders", "unit": "ms", "x": 1, "samples": [1, 2, 3]}
 @result {"name": "xfs/break_holders", "unit": "ms", "x": 4, "samples": [4, 5, 6]}
@@ -24,7 +26,8 @@ cat >"$dir/raw.txt" <<'RAW'
 RAW
 cat >"$dir/goals" <<'GOALS'
 # test goals
-xfs/mmap_munmap_2MiB   ratio  <=  1.3  mmap ratio (missed: 2.0)
+xfs/mmap_munmap_2MiB   paired <=  1.3  mmap ratio (missed: 2.5)
+rdma/register@64       ratio  <=  1.1  registration (met: 1)
 xfs/break_cooperative  value  <   6    break latency (met: 5)
 rdma/revoke@1024       delta  <=  100  revocation (missed: 120)
 GOALS
@@ -41,18 +44,21 @@ assert m['name'] == 'xfs/mmap_munmap_2MiB' and m['unit'] == 'us', m
 assert (m['value'], m['min'], m['max']) == (20, 10, 30), m
 assert m['samples'] == [30, 10, 20] and m['baseline'] == 10, m
 assert m['baseline_name'] == 'plain MAP_SHARED' and m['ratio'] == 2.0, m
+assert m['ratio_paired'] == 2.5, m      # median of 30/10, 10/12, 20/8
+assert 'ratio_paired' not in r[4], r[4]  # no "paired": medians only
 assert 'baseline' not in r[1] and r[1]['value'] == 5, r[1]
 assert [x.get('x') for x in r[2:4]] == [1, 4], r[2:4]
 PY
-[[ $out == *"MISS  mmap ratio (missed: 2.0): ratio 2 (wanted <= 1.3)"* ]] || bad "the mmap goal"
+[[ $out == *"MISS  mmap ratio (missed: 2.5): paired 2.5 (wanted <= 1.3)"* ]] || bad "the mmap goal"
+[[ $out == *"met   registration (met: 1): ratio 1 (wanted <= 1.1)"* ]] || bad "the ratio goal"
 [[ $out == *"met   break latency (met: 5): value 5 (wanted < 6)"* ]] || bad "the break goal"
 [[ $out == *"MISS  revocation (missed: 120): delta 120 (wanted <= 100)"* ]] || bad "the delta goal"
-[[ $out == *"1 of 3 goals met"* ]] || bad "the goal count"
+[[ $out == *"2 of 4 goals met"* ]] || bad "the goal count"
 for png in break_holders register revoke ratios; do
 	[ "$(head -c 4 "$dir/out/$png.png" | tail -c 3)" = PNG ] || bad "$png.png is not a PNG"
 	grep -q "($png.png)" "$dir/out/report.md" || bad "report.md does not link $png.png"
 done
-grep -q "^1 of 3 goals met" "$dir/out/report.md" || bad "report.md does not count the goals"
+grep -q "^2 of 4 goals met" "$dir/out/report.md" || bad "report.md does not count the goals"
 # Errors: nothing to report; a goal naming a figure that is not there.
 echo "no results here" >"$dir/empty.txt"
 msg=$(bench/report.py "$dir/empty.txt" "$dir/out2" 2>&1); rc=$?
