@@ -98,6 +98,7 @@ kernel-bench: deps
 	@MAPDIRECT_KERNEL_FLAVOUR=bench kernel/scripts/build.sh
 
 bench: kernel-bench bench-bin
+	@scripts/deps.sh linux-perf
 	@bench/run.sh
 
 bench-profile: kernel-bench bench-bin

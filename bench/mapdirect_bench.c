@@ -71,12 +71,13 @@ static int make_file(const char *path)
 
 static void bench_mmap(int fd)
 {
-	enum { ROUNDS = 20, N = 100 };
+	enum { ROUNDS = 20, N = 500 };
 	double plain[ROUNDS], direct[ROUNDS];
 	int flags[2] = { MAP_SHARED, MAP_SHARED_VALIDATE | MAP_DIRECT };
 
 	for (int r = 0; r < ROUNDS; r++) {
-		for (int k = 0; k < 2; k++) {
+		for (int kk = 0; kk < 2; kk++) {
+			int k = r & 1 ? 1 - kk : kk;	/* each goes first in turn */
 			double t0 = now();
 
 			for (int i = 0; i < N; i++) {
@@ -308,13 +309,14 @@ static void bench_breaks(const char *path)
 /* 4 KiB overwrites with a MAP_DIRECT lease held and without, interleaved. */
 static void bench_overwrite(const char *path)
 {
-	enum { ROUNDS = 9, N = 200 };
+	enum { ROUNDS = 15, N = 2000 };
 	static char buf[4096];
 	double plain[ROUNDS], leased[ROUNDS];
 	int fd = make_file(path);
 
 	for (int r = 0; r < ROUNDS; r++) {
-		for (int k = 0; k < 2; k++) {
+		for (int kk = 0; kk < 2; kk++) {
+			int k = r & 1 ? 1 - kk : kk;	/* each goes first in turn */
 			char *p = NULL;
 			double t0;
 

@@ -39,7 +39,7 @@
 
 #define MAXMSG (1u << 20)
 #define REGION (16u << 20)
-#define ROUNDS 3
+#define ROUNDS 5
 #define GIB (1ul << 30)
 #define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		IBV_ACCESS_REMOTE_READ)

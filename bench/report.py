@@ -51,6 +51,44 @@ TCG = {
 }
 
 
+# Why a goal can be missed, from the profile (bench/profile.sh, in the
+# report) and the code: shown under the goals table for each missed goal.
+WHY = {
+    'mmap': 'A MAP_DIRECT mmap takes a layout lease and munmap releases '
+            'it: two allocations (struct mapdirect_lease and the '
+            'file_lease), an insertion into and a removal from the '
+            "inode's lease list under file_rwsem and flc_lock, a file "
+            'reference.  It is a fixed cost per mapping, independent of '
+            'its size; the profile below shows where it goes '
+            '(mapdirect_mmap, mapdirect_put_user, generic_setlease and '
+            'their callees).  Under TCG each of those atomics and locked '
+            'instructions is emulated, and a plain mmap+munmap of a DAX '
+            'file is cheap (nothing is mapped until a fault), so the '
+            'ratio is at its worst here; applications map a file once '
+            'and keep it (leases exist to be held), so this cost is '
+            'paid per mapping, not per access.',
+    'overwrite': 'With a lease held, XFS looks up the extent of every DAX '
+                 'write (xfs_dax_write_breaks_layouts, under the ILOCK) to '
+                 'decide whether it must break the lease, beside the '
+                 "lookup its ->iomap_begin makes; ext4 decides inside "
+                 '->iomap_begin and pays nothing.  Doing the same in XFS '
+                 'needs its ->iomap_begin to ask the write path to break '
+                 'and retry without the iolock, which is not done yet.  '
+                 'The per-round samples of this 4 KiB figure also vary by '
+                 'tens of percent under TCG.',
+    'rdma': 'Soft-RoCE copies every byte in emulated code: with 5 rounds '
+            'of 16 MiB the per-round ratios spread widely (see the '
+            'samples in results.json); the medians are within a few '
+            'percent.',
+    'register': 'Registration pins each 4 KiB page (FOLL_LONGTERM | '
+                'FOLL_LEASED through the slow gup path, as device-dax '
+                'uses) after attaching to the lease; the difference at '
+                '1 GiB but not at 64 or 256 MiB is not explained yet.',
+    'revoke': 'Revocation unpins page by page and zaps every mapping of '
+              'the file after lease-break-time.',
+}
+
+
 def family(name):
     for key in ('mmap', 'fault', 'overwrite', 'break', 'register', 'revoke'):
         if key in name:
@@ -90,6 +128,22 @@ def read_raw(path):
             out.append(metric(r['name'], r['unit'], r['samples'], r.get('x'),
                               b and b['name'], b and b['samples'],
                               r.get('paired', False)))
+    return out
+
+
+def read_profile(path):
+    """bench/profile.sh's sections ("== title" and the lines after it)."""
+    out, cur = [], None
+    with open(path, errors='replace') as f:
+        for line in f:
+            line = line.rstrip('\n')
+            if line.startswith('== '):
+                cur = [line[3:]]
+                out.append(cur)
+            elif cur is not None and (line.startswith(' ') or line.startswith('--')):
+                cur.append(line)
+            else:
+                cur = None
     return out
 
 
@@ -280,6 +334,20 @@ def report(results, goals, pngs, outdir, raw):
                      f"{fmt(g['got'])} | {g['op']} {g['threshold']:g} | "
                      f"{'yes' if g['met'] else '**no**'} |")
     lines += ['', f"{sum(g['met'] for g in goals)} of {len(goals)} goals met.", '']
+    missed = [g for g in goals if not g['met']]
+    if missed:
+        lines += ['### Why the missed goals are missed', '']
+        for g in missed:
+            lines.append(f"- {g['title']}: {WHY.get(family(g['spec']), 'no explanation yet.')}")
+        lines.append('')
+    profile = read_profile(raw)
+    if profile:
+        lines += ['### Where the time goes (perf in the guest, bench/profile.sh)', '',
+                  'cpu-clock sampling (no PMU under TCG); self time of the '
+                  "top kernel functions, then the lease's own functions "
+                  'with their callees.', '']
+        for sec in profile:
+            lines += [f'**{sec[0]}**', '', '```'] + sec[1:] + ['```', '']
     for key, png in pngs:
         fam = 'rdma' if key == 'rdma' else family(key)
         lines += [f'## {key.replace("_", " ")}', '', f'![{key}]({png})', '',

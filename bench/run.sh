@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: boot the VM on the bench kernel, run the benchmarks (bench/*.c) on XFS, ext4,
-# device-dax and Soft-RoCE, then bench/report.py turns their figures into
+# device-dax and Soft-RoCE, and bench/profile.sh (where the leased paths
+# spend their time, for the report), then bench/report.py turns their figures into
 # build/bench/results.json, PNG charts and build/bench/report.md, and says
 # which goals of bench/goals are met.  build/bench/raw.txt keeps the output;
 # build/bench/stock.txt (make bench-stock), if present, adds the no-lease
@@ -19,7 +20,8 @@ img=$BUILD/obj-bench/arch/x86/boot/bzImage
 # shellcheck disable=SC2016 # expanded by the guest's shell
 MAPDIRECT_KERNEL=$img MAPDIRECT_VM_QUIET=1 "$REPO/vm/run.sh" \
 	'for d in $MAPDIRECT_XFS $MAPDIRECT_EXT4; do build/bench/mapdirect_bench $d || exit 1; done &&
-	 build/bench/rdma_bench $MAPDIRECT_XFS $MAPDIRECT_DEVDAX $MAPDIRECT_XFS' |
+	 build/bench/rdma_bench $MAPDIRECT_XFS $MAPDIRECT_DEVDAX $MAPDIRECT_XFS &&
+	 bench/profile.sh $MAPDIRECT_EXT4' |
 	tee "$raw" | grep --line-buffered -v '^@result'
 step "results, charts and report"
 "$REPO/bench/report.py" "$raw" "$out" "$out/stock.txt"
