@@ -16,7 +16,10 @@
 # VMs with different directories can run side by side), MAPDIRECT_VM_LOG
 # (the console log, default VMDIR/console.log), MAPDIRECT_VM_ACCEL
 # (kvm or tcg; default: KVM if it works on this machine, probed once by
-# vm/probe-kvm.sh and remembered in build/accel, else TCG).
+# vm/probe-kvm.sh and remembered in build/accel, else TCG),
+# MAPDIRECT_VM_PROFILE (empty: the test VM; "iommu": a q35 machine with an
+# emulated Intel IOMMU and QEMU's edu PCI device, for userspace DMA through
+# iommufd/VFIO; give it its own MAPDIRECT_VM_DIR to run beside the other).
 #
 # Ctrl-C, SIGTERM or SIGHUP stop QEMU and exit 130; if this script is killed
 # outright, QEMU gets SIGKILL with it (parent-death signal).
@@ -97,17 +100,37 @@ for size in 1088M 1G 2G; do
 	i=$((i + 1))
 done
 
+# The machine: the test VM's, or a profile's.
+machine=pc,nvdimm=on
+profile_args=()
+profile_append=
+case "${MAPDIRECT_VM_PROFILE:-}" in
+'') ;;
+iommu)
+	# The IOMMU first: QEMU wants it before the PCI devices it translates.
+	# edu's DMA engine copies between its 4 KiB buffer and bus addresses
+	# (28-bit DMA mask), through the IOMMU.
+	# The emulated VT-d remaps no interrupts here (intremap is off and the
+	# guest kernel has no IRQ_REMAP), so iommufd would refuse to bind a
+	# device whose MSIs are not isolated; the tests poll, they use none.
+	machine=q35,nvdimm=on
+	profile_args=(-device intel-iommu -device edu)
+	profile_append=" intel_iommu=on iommufd.allow_unsafe_interrupts=1" ;;
+*) die "MAPDIRECT_VM_PROFILE=$MAPDIRECT_VM_PROFILE: unknown (empty or iommu)" ;;
+esac
+
 append="console=ttyS0 root=/dev/root rootfstype=9p"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 append+=" init=$REPO/vm/guest-init panic=-1 oops=panic loglevel=6"
 append+=" mapdirect_interactive=$interactive MAPDIRECT_KEEP=${MAPDIRECT_KEEP:-0}"
 [ $interactive = 1 ] && append+=" TERM=${TERM:-linux}"
-append+=" ${MAPDIRECT_VM_APPEND:-}"
+append+="$profile_append ${MAPDIRECT_VM_APPEND:-}"
 
 : >"$LOG"
 # shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "${MAPDIRECT_VM_SMP:-2}"
-	-machine pc,nvdimm=on -m "${MAPDIRECT_VM_MEM:-2G},slots=4,maxmem=8G"
+	-machine "$machine" "${profile_args[@]}"
+	-m "${MAPDIRECT_VM_MEM:-2G},slots=4,maxmem=8G"
 	"${nvdimm_args[@]}"
 	-kernel "$KERNEL" -append "$append"
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
