@@ -13,7 +13,7 @@ prof() { # title command...
 	local title=$1
 	shift
 	echo "== $title: top kernel functions (self, % of samples)"
-	perf record -q -e cpu-clock -F 5000 -o /tmp/perf.data -- "$@" >/dev/null 2>&1
+	perf record -q -g -e cpu-clock -F 5000 -o /tmp/perf.data -- "$@" >/dev/null 2>&1
 	perf report -i /tmp/perf.data --stdio --no-children --sort symbol 2>/dev/null |
 		grep -E '^ +[0-9.]+%' | awk 'NR <= 20'
 	echo "-- the lease's own functions, with what they call (% of samples)"
