@@ -80,12 +80,14 @@ WHY = {
                  'tens of percent under TCG.',
     'rdma': 'Soft-RoCE copies every byte in emulated code: with 5 rounds '
             'of 16 MiB the per-round ratios spread widely (see the '
-            'samples in results.json); the medians are within a few '
-            'percent.',
+            'samples in results.json and both ratios in the table '
+            'below); in three runs of 2026-11-30 this figure fell on '
+            'either side of its goal.',
     'register': 'Registration pins each 4 KiB page (FOLL_LONGTERM | '
                 'FOLL_LEASED through the slow gup path, as device-dax '
-                'uses) after attaching to the lease; the difference at '
-                '1 GiB but not at 64 or 256 MiB is not explained yet.',
+                'uses) after attaching to the lease; in three runs of '
+                '2026-11-30 the 1 GiB ratio was 1.17, 0.95 and 0.85: '
+                'run-to-run noise more than a difference found.',
     'revoke': 'Revocation unpins page by page and zaps every mapping of '
               'the file after lease-break-time.',
 }
