@@ -8,8 +8,9 @@
 #                       in the VM; ends with "N passed, N failed"
 #   make check T='reg_mr_* !reg_mr_race'   only the test programs whose
 #                       names (tests/list) match these globs; !GLOB excludes
-#   make check-iommu    DMA from QEMU's edu device through an emulated Intel
-#                       IOMMU, iommufd and VFIO (issue 12; not in check yet)
+#   make check-iommu    only the IOMMU tests (make check runs them too): DMA
+#                       from QEMU's edu device through an emulated Intel
+#                       IOMMU into MAP_DIRECT memory, iommufd and VFIO
 #   make stress         randomized MAP_DIRECT stress in the VM (STRESS_SECONDS,
 #                       default 180, per file system, both side by side)
 #   make stress-kasan   the same on a KASAN + kmemleak + lockdep kernel
@@ -113,11 +114,10 @@ bench-stock: kernel-bench bench-bin
 check: kernel tests
 	@set -f; tests/check.sh $(T)
 
-# Issue 12, not yet in make check: the "iommu" VM profile (q35, emulated
-# Intel IOMMU, QEMU's edu device) and DMA through iommufd/VFIO.
+# The tests named iommu* run in the "iommu" VM profile (q35, emulated Intel
+# IOMMU, QEMU's edu device), which tests/check.sh boots for them.
 check-iommu: kernel tests
-	@MAPDIRECT_VM_DIR=$(CURDIR)/build/vm-iommu MAPDIRECT_VM_PROFILE=iommu vm/run.sh \
-		'build/tests/iommu_dma $$MAPDIRECT_XFS && build/tests/iommu_dma $$MAPDIRECT_EXT4'
+	@set -f; tests/check.sh 'iommu*'
 
 STRESS_SECONDS ?= 180
 STRESS_CMD = STRESS_SECONDS=$(STRESS_SECONDS) build/tests/stress $$MAPDIRECT_XFS $$MAPDIRECT_EXT4

@@ -73,6 +73,18 @@ if [ -n "$split" ]; then
 	[ "$vmrc" -eq 0 ] && vmrc=$rc
 	grep -v '^vm: exit status' "$REPO/build/check-selftests.log" | tee -a "$out"
 fi
+# The IOMMU tests: a VM of their own (q35, emulated Intel IOMMU, edu).
+if selected iommu_dma "$@"; then
+	echo "==> booting the iommu VM: DMA through an emulated Intel IOMMU"
+	t0=$(date +%s)
+	MAPDIRECT_VM_DIR=$REPO/build/vm-iommu MAPDIRECT_VM_PROFILE=iommu \
+		"$REPO/vm/run.sh" "MAPDIRECT_VM_PROFILE=iommu tests/run-guest.sh$(printf ' %q' "$@")" 2>&1 |
+		tee -a "$out"
+	rc=${PIPESTATUS[0]}
+	echo "vm: iommu VM done in $(($(date +%s) - t0)) s"
+	[ "$rc" -eq 0 ] || logs="${logs:+$logs, }build/vm-iommu/console.log (iommu VM)"
+	[ "$vmrc" -eq 0 ] && vmrc=$rc
+fi
 trap - INT TERM HUP
 [ -n "$powercut" ] && echo "vm: tests done and power cut ($(($(date +%s) - start)) s; console logs: build/vm/console.log${split:+, build/vm2/console.log})"
 
