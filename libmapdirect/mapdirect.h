@@ -54,7 +54,8 @@ const char *mapdirect_persist_method(void);
 struct mapdirect_holder {
 	pid_t pid;
 	char kind[16];		/* "mapping", "devdax" (a mapping of a device-dax
-				   device), "rdma", "kernel" */
+				   device), "rdma", "iommufd" (an IOMMU
+				   mapping), "kernel" */
 	char state[16];		/* in-kernel: "pending", "attached"; else "" */
 	char device[32];	/* RDMA device, or "" */
 	unsigned long long bytes;	/* of a registration, or 0 */
