@@ -78,7 +78,7 @@ if selected iommu_dma "$@"; then
 	echo "==> booting the iommu VM: DMA through an emulated Intel IOMMU"
 	t0=$(date +%s)
 	MAPDIRECT_VM_DIR=$REPO/build/vm-iommu MAPDIRECT_VM_PROFILE=iommu \
-		"$REPO/vm/run.sh" "MAPDIRECT_VM_PROFILE=iommu tests/run-guest.sh$(printf ' %q' "$@")" 2>&1 |
+		"$REPO/vm/run.sh" "MAPDIRECT_VM_PROFILE=iommu tests/run-guest.sh$([ $# -eq 0 ] || printf ' %q' "$@")" 2>&1 |
 		tee -a "$out"
 	rc=${PIPESTATUS[0]}
 	echo "vm: iommu VM done in $(($(date +%s) - t0)) s"

@@ -42,6 +42,9 @@
  *                         keeps the lease; a truncate revokes it after
  *                         lease-break-time.
  *   devdax.dma_lands      the same on device-dax (MAP_DIRECT mapping).
+ *   devdax.unbind         unbinding device-dax revokes the IOMMU mapping
+ *                         after lease-break-time; a later DMA faults and
+ *                         the memory keeps its bytes.  Binds it again.
  *
  * FS is xfs or ext4.  In the VM: build/tests/iommu_dma (-l lists the tests).
  */
@@ -963,6 +966,72 @@ TEST_F_TIMEOUT(devdax, dma_lands, MAPDIRECT_TIMEOUT)
 	munmap(m, LEN);
 	close(fd);
 	printf("devdax: edu's DMA into MAP_DIRECT device-dax memory lands\n");
+}
+
+#define DEVDAX_DRIVER "/sys/bus/dax/drivers/device_dax"
+
+/*
+ * Unbinding device-dax breaks the lease: after lease-break-time the IOMMU
+ * mapping is revoked and the unbind completes; a later DMA faults and the
+ * memory keeps what it held.  Binds the device again.
+ */
+TEST_F_TIMEOUT(devdax, unbind, MAPDIRECT_TIMEOUT)
+{
+	const char *name = strrchr(self->dev, '/') + 1;
+	unsigned long long mark;
+	uint8_t *m, before[DMA_LEN];
+	char path[256];
+	double took;
+	pid_t pid;
+	int fd, r;
+
+	fd = open(self->dev, O_RDWR);
+	CHECK(fd >= 0, "open %s: %s", self->dev, strerror(errno));
+	m = map_direct(fd);
+	r = ioas_map(&self->e, m, LEN, IOVA_FILE);
+	CHECK(!r, "IOMMU_IOAS_MAP of a MAP_DIRECT device-dax mapping: %s", strerror(-r));
+	dma_to(&self->e, IOVA_FILE + FILE_OFF);
+	memcpy(before, m + FILE_OFF, DMA_LEN);
+	CHECK(!memcmp(before, self->e.src, DMA_LEN), "the DMA did not land");
+
+	set_knob(BREAK_TIME, 1);
+	signal(SIGIO, SIG_IGN);
+	pid = fork();
+	CHECK_SYS(pid);
+	if (!pid) {
+		munmap(m, LEN);
+		_exit(write_str(DEVDAX_DRIVER "/unbind", name) ? 1 : 0);
+	}
+	took = child_wait(pid, 20);
+	CHECK(took >= 0, "unbinding %s did not complete: the IOMMU mapping was not revoked",
+	      name);
+	CHECK(took > 0.8, "unbinding %s took %.2f s: it did not wait lease-break-time (1 s)",
+	      name, took);
+	mark = kmsg_mark();
+	memset(self->e.src, 0x77, DMA_LEN);
+	dma_to(&self->e, IOVA_FILE + FILE_OFF);
+	usleep(200000);
+	CHECK(kmsg_has(mark, "DMAR", "fault addr"),
+	      "no IOMMU fault for the DMA to the revoked IOVA of the unbound device");
+	CHECK(!ioas_unmap(&self->e, LEN, IOVA_FILE), "IOMMU_IOAS_UNMAP: %s", strerror(errno));
+	munmap(m, LEN);
+	close(fd);
+
+	CHECK(!write_str(DEVDAX_DRIVER "/bind", name), "bind %s again: %s", name,
+	      strerror(errno));
+	snprintf(path, sizeof(path), "%s", self->dev);
+	for (int i = 0; i < 100 && access(path, F_OK); i++)
+		usleep(50000);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0, "open %s after binding it again: %s", path, strerror(errno));
+	m = mmap(NULL, LEN, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(m != MAP_FAILED, "mmap %s: %s", path, strerror(errno));
+	CHECK(!memcmp(m + FILE_OFF, before, DMA_LEN),
+	      "%s changed after the revocation: the revoked DMA reached it", path);
+	munmap(m, LEN);
+	close(fd);
+	printf("devdax unbind: revoked after %.2f s (lease-break-time 1 s); a later DMA faulted and changed nothing\n",
+	       took);
 }
 
 TEST_HARNESS_MAIN
