@@ -14,6 +14,8 @@
 #   make stress         randomized MAP_DIRECT stress in the VM (STRESS_SECONDS,
 #                       default 180, per file system, both side by side)
 #   make stress-kasan   the same on a KASAN + kmemleak + lockdep kernel
+#   make stress MAPDIRECT_VM_PROFILE=iommu   (or stress-kasan) with IOMMU
+#                       workers too, in the iommu VM (edu DMAs, iommufd)
 #   make kernel-modular build the series with DEV_DAX, RDMA, XFS, ext4 as modules
 #   make kernel-deb     Debian packages of the patched kernel for real machines,
 #                       from Debian's own configuration (build/kernel-deb;
@@ -120,7 +122,8 @@ check-iommu: kernel tests
 	@set -f; tests/check.sh 'iommu*'
 
 STRESS_SECONDS ?= 180
-STRESS_CMD = STRESS_SECONDS=$(STRESS_SECONDS) build/tests/stress $$MAPDIRECT_XFS $$MAPDIRECT_EXT4
+STRESS_CMD = MAPDIRECT_VM_PROFILE=$(MAPDIRECT_VM_PROFILE) STRESS_SECONDS=$(STRESS_SECONDS) \
+	build/tests/stress $$MAPDIRECT_XFS $$MAPDIRECT_EXT4
 
 stress: kernel tests
 	@echo "==> booting the VM for $(STRESS_SECONDS) s of stress on XFS and ext4"

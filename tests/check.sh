@@ -73,8 +73,13 @@ if [ -n "$split" ]; then
 	[ "$vmrc" -eq 0 ] && vmrc=$rc
 	grep -v '^vm: exit status' "$REPO/build/check-selftests.log" | tee -a "$out"
 fi
-# The IOMMU tests: a VM of their own (q35, emulated Intel IOMMU, edu).
-if selected iommu_dma "$@"; then
+# The IOMMU tests (tests/list names iommu*): a VM of their own (q35,
+# emulated Intel IOMMU, edu).
+iommu=
+while read -r name _; do
+	case "$name" in iommu*) selected "$name" "$@" && iommu=1 ;; esac
+done <"$REPO/tests/list"
+if [ -n "$iommu" ]; then
 	echo "==> booting the iommu VM: DMA through an emulated Intel IOMMU"
 	t0=$(date +%s)
 	MAPDIRECT_VM_DIR=$REPO/build/vm-iommu MAPDIRECT_VM_PROFILE=iommu \

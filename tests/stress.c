@@ -16,6 +16,12 @@
  *  - breakers truncate and extend the file, punch, zero, collapse and
  *    insert ranges, allocate, and (XFS) FICLONERANGE into it and
  *    XFS_IOC_SWAPEXT it;
+ *  - with MAPDIRECT_VM_PROFILE=iommu (the iommu VM), IOMMU workers map
+ *    MAP_DIRECT ranges into iommufd IOAS at fixed IOVAs, copy them into a
+ *    second IOAS (IOMMU_IOAS_COPY), munmap them while they stay mapped in
+ *    the IOMMU, hold them past lease-break-time, and unmap in random
+ *    order; on the first file system one of them owns QEMU's edu device
+ *    and has it DMA into its IOVAs (a revoked one is an IOMMU fault);
  *  - after every truncate a canary file is written with a pattern: it
  *    likely takes the blocks just freed.  Every canary is checked at the
  *    end: a store or DMA that reached freed blocks would show there.
@@ -44,7 +50,10 @@
 #include <unistd.h>
 #include <infiniband/verbs.h>
 
+#include <linux/iommufd.h>
+
 #include "lib/check.h"
+#include "lib/edu.h"
 #include "lib/rdev.h"
 #include "lib/sys.h"
 #include <mapdirect.h>
@@ -53,6 +62,9 @@
 #define SLICE (2u << 20)
 #define MAPPERS 3
 #define REGISTRARS 2
+#define IOMMU_WORKERS 2		/* with MAPDIRECT_VM_PROFILE=iommu */
+#define IOMMU_SLOTS 4
+#define IOVA_BASE 0x400000UL	/* edu's DMA mask is 28 bits */
 #define CANARY_LEN (1u << 20)
 #define MAX_CANARIES 48
 #define BREAK_BOUND 11.0	/* lease-break-time (1 s) + 10 s */
@@ -61,6 +73,8 @@
 		IBV_ACCESS_REMOTE_READ)
 
 static double deadline, run_secs;
+static int iommu;		/* IOMMU workers too (the iommu VM) */
+static int edu_here;		/* and one of them drives edu, on this dir */
 static sigjmp_buf bus_jmp;
 static volatile sig_atomic_t in_store;
 
@@ -194,6 +208,136 @@ static void registrar(const char *path, int id)
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
 	printf("registrar %d: %d registrations\n", id, regs);
+	exit(0);
+}
+
+static int ioas_copy(int ifd, uint32_t dst, uint32_t src, uint64_t iova, size_t len)
+{
+	struct iommu_ioas_copy c = {
+		.size = sizeof(c),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.dst_ioas_id = dst, .src_ioas_id = src, .length = len,
+		.dst_iova = iova, .src_iova = iova,
+	};
+
+	return ioctl(ifd, IOMMU_IOAS_COPY, &c) ? -errno : 0;
+}
+
+struct iommu_slot {
+	char *map;		/* the MAP_DIRECT mapping, or NULL once unmapped */
+	int mapped;		/* in the IOAS at its IOVA */
+	int copied;		/* in the second IOAS too */
+};
+
+/* Undo a slot's IOAS mappings and its mapping, in random order. */
+static void slot_release(struct edu *e, uint32_t ioas2, struct iommu_slot *sl,
+			 uint64_t iova, int id)
+{
+	struct edu e2 = *e;
+	int r;
+
+	e2.ioas = ioas2;
+	if (sl->map && rand() % 2) {
+		CHECK_SYS(munmap(sl->map, SLICE));
+		sl->map = NULL;
+	}
+	if (sl->mapped) {
+		r = ioas_unmap(e, SLICE, iova);
+		CHECK(!r, "iommu worker %d: IOMMU_IOAS_UNMAP: %s", id, strerror(-r));
+	}
+	if (sl->copied) {
+		r = ioas_unmap(&e2, SLICE, iova);
+		CHECK(!r, "iommu worker %d: IOMMU_IOAS_UNMAP (copy): %s", id, strerror(-r));
+	}
+	if (sl->map)
+		CHECK_SYS(munmap(sl->map, SLICE));
+	memset(sl, 0, sizeof(*sl));
+}
+
+static void iommu_worker(const char *path, int id)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_slot slot[IOMMU_SLOTS] = { 0 };
+	int fd = open(path, O_RDWR), maps = 0, copies = 0, dmas = 0;
+	int dev = id == 0 && edu_here;
+	struct edu e = { 0 };
+	uint32_t ioas2;
+
+	CHECK(fd >= 0, "iommu worker %d: open: %s", id, strerror(errno));
+	srand(getpid());
+	signal(SIGIO, SIG_IGN);
+	if (dev) {
+		edu_open(&e);
+	} else {
+		e.iommufd = open("/dev/iommu", O_RDWR);
+		CHECK(e.iommufd >= 0, "/dev/iommu: %s", strerror(errno));
+		CHECK(!ioctl(e.iommufd, IOMMU_IOAS_ALLOC, &alloc), "IOMMU_IOAS_ALLOC: %s",
+		      strerror(errno));
+		e.ioas = alloc.out_ioas_id;
+	}
+	CHECK(!ioctl(e.iommufd, IOMMU_IOAS_ALLOC, &alloc), "IOMMU_IOAS_ALLOC: %s",
+	      strerror(errno));
+	ioas2 = alloc.out_ioas_id;
+	while (now() < deadline) {
+		int i = rand() % IOMMU_SLOTS, r;
+		uint64_t iova = IOVA_BASE + (uint64_t)i * SLICE;
+		struct iommu_slot *sl = &slot[i];
+		off_t off;
+
+		if (!sl->map && !sl->mapped) {
+			sl->map = map_slice(fd, &off);
+			if (sl->map == MAP_FAILED) {
+				CHECK(errno == EAGAIN || errno == EOPNOTSUPP,
+				      "iommu worker %d: mmap: %s", id, strerror(errno));
+				sl->map = NULL;
+				usleep(10000);
+				continue;
+			}
+			r = ioas_map(&e, sl->map, SLICE, iova);
+			CHECK(!r || r == -EBUSY || r == -EFAULT,
+			      "iommu worker %d: IOMMU_IOAS_MAP: %s", id, strerror(-r));
+			sl->mapped = !r;
+			maps += !r;
+			continue;
+		}
+		switch (rand() % 8) {
+		case 0:
+		case 4:
+		case 5:		/* DMA (a revoked IOVA: an IOMMU fault) */
+			if (dev && sl->mapped) {
+				dma_to(&e, iova + (uint64_t)(rand() % (SLICE / PAGE)) * PAGE);
+				dmas++;
+			}
+			break;
+		case 1:		/* the pages into a second IOAS */
+			if (sl->mapped && !sl->copied) {
+				r = ioas_copy(e.iommufd, ioas2, e.ioas, iova, SLICE);
+				CHECK(!r || r == -EBUSY, "iommu worker %d: IOMMU_IOAS_COPY: %s",
+				      id, strerror(-r));
+				sl->copied = !r;
+				copies += !r;
+			}
+			break;
+		case 2:		/* hold it past lease-break-time */
+			usleep(1200000 + rand() % 800000);
+			break;
+		case 3:		/* munmap: the IOAS mapping keeps the lease */
+			if (sl->map) {
+				CHECK_SYS(munmap(sl->map, SLICE));
+				sl->map = NULL;
+			}
+			break;
+		default:	/* 6, 7 */
+			slot_release(&e, ioas2, sl, iova, id);
+		}
+		usleep(rand() % 50000);
+	}
+	for (int i = 0; i < IOMMU_SLOTS; i++)
+		slot_release(&e, ioas2, &slot[i], IOVA_BASE + (uint64_t)i * SLICE, id);
+	edu_close(&e);
+	close(fd);
+	printf("iommu worker %d: %d IOAS maps, %d copies, %d DMAs\n", id, maps, copies, dmas);
 	exit(0);
 }
 
@@ -393,9 +537,20 @@ static int leases_left(void)
 	return n;
 }
 
+/* Start worker @i: mappers, then registrars, then IOMMU workers. */
+static pid_t start_worker(const char *path, int i)
+{
+	if (i < MAPPERS)
+		return spawn(mapper, path, i);
+	if (i < MAPPERS + REGISTRARS)
+		return spawn(registrar, path, i - MAPPERS);
+	return spawn(iommu_worker, path, i - MAPPERS - REGISTRARS);
+}
+
 static void run_dir(const char *dir, int xfs)
 {
-	pid_t workers[MAPPERS + REGISTRARS], brk;
+	int nworkers = MAPPERS + REGISTRARS + (iommu ? IOMMU_WORKERS : 0);
+	pid_t workers[MAPPERS + REGISTRARS + IOMMU_WORKERS], brk;
 	char path[4096];
 	int fd, status, kills = 0;
 
@@ -405,10 +560,8 @@ static void run_dir(const char *dir, int xfs)
 	CHECK(fd >= 0, "create %s: %s", path, strerror(errno));
 	refill(fd);
 	CHECK_SYS(fsync(fd));
-	for (int i = 0; i < MAPPERS; i++)
-		workers[i] = spawn(mapper, path, i);
-	for (int i = 0; i < REGISTRARS; i++)
-		workers[MAPPERS + i] = spawn(registrar, path, i);
+	for (int i = 0; i < nworkers; i++)
+		workers[i] = start_worker(path, i);
 	brk = fork();
 	CHECK_SYS(brk);
 	if (!brk)
@@ -416,7 +569,7 @@ static void run_dir(const char *dir, int xfs)
 
 	/* The killer: now and then SIGKILL a worker and start a new one. */
 	while (now() < deadline - 2) {
-		int i = rand() % (MAPPERS + REGISTRARS);
+		int i = rand() % nworkers;
 
 		usleep(500000 + rand() % 1500000);
 		if (rand() % 3)
@@ -427,10 +580,9 @@ static void run_dir(const char *dir, int xfs)
 		      (WIFEXITED(status) && !WEXITSTATUS(status)),
 		      "worker %d ended with status %#x", i, status);
 		kills++;
-		workers[i] = i < MAPPERS ? spawn(mapper, path, i) :
-					   spawn(registrar, path, i - MAPPERS);
+		workers[i] = start_worker(path, i);
 	}
-	for (int i = 0; i < MAPPERS + REGISTRARS; i++) {
+	for (int i = 0; i < nworkers; i++) {
 		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
 		CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
 		      "worker %d ended with status %#x (3: SIGBUS outside a store)", i, status);
@@ -456,10 +608,12 @@ int main(int argc, char **argv)
 	per_dir = secs ? atof(secs) : 180;
 	CHECK(per_dir >= 5, "STRESS_SECONDS must be at least 5");
 	run_secs = per_dir;
+	iommu = getenv("MAPDIRECT_VM_PROFILE") &&
+		!strcmp(getenv("MAPDIRECT_VM_PROFILE"), "iommu");
 	set_knob("/proc/sys/fs/lease-break-time", 1);	/* restored at exit */
 	deadline = now() + per_dir;
-	printf("stress: %.0f s on %d file system(s), lease-break-time 1 s\n", per_dir,
-	       argc - 1);
+	printf("stress: %.0f s on %d file system(s), lease-break-time 1 s%s\n", per_dir,
+	       argc - 1, iommu ? ", with IOMMU workers (edu on the first)" : "");
 	/* The file systems run side by side, each in its own process group. */
 	for (int i = 1; i < argc; i++) {
 		struct statfs sfs;
@@ -469,6 +623,7 @@ int main(int argc, char **argv)
 		CHECK_SYS(pids[i - 1]);
 		if (!pids[i - 1]) {
 			srand(getpid());
+			edu_here = iommu && i == 1;
 			run_dir(argv[i], sfs.f_type == XFS_MAGIC);
 			exit(0);
 		}
