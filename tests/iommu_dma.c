@@ -602,39 +602,6 @@ TEST_F_TIMEOUT(fs, fork, MAPDIRECT_TIMEOUT)
 	printf("fork: the child's exit left the IOAS mapping and its lease alone\n");
 }
 
-static void send_fds(int sock, int a, int b)
-{
-	char cbuf[CMSG_SPACE(2 * sizeof(int))] = { 0 }, byte = 'f';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	int fds[2] = { a, b };
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	CHECK(sendmsg(sock, &msg, 0) == 1, "sendmsg: %s", strerror(errno));
-}
-
-static void recv_fds(int sock, int *a, int *b)
-{
-	char cbuf[CMSG_SPACE(2 * sizeof(int))], byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	int fds[2];
-
-	CHECK(recvmsg(sock, &msg, 0) == 1, "recvmsg: %s", strerror(errno));
-	cm = CMSG_FIRSTHDR(&msg);
-	CHECK(cm && cm->cmsg_type == SCM_RIGHTS, "no descriptors received");
-	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
-	*a = fds[0];
-	*b = fds[1];
-}
-
 TEST_F_TIMEOUT(fs, pass_fd, MAPDIRECT_TIMEOUT)
 {
 	int sv[2], done, status, ifd, dfd;

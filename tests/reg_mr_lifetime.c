@@ -170,39 +170,6 @@ static void test_kill(const char *path, int fd, ino_t ino)
 	       "(lease-break-time 20 s)\n", took * 1e3);
 }
 
-static void send_fds(int sock, int a, int b)
-{
-	char cbuf[CMSG_SPACE(2 * sizeof(int))] = { 0 }, byte = 'f';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	int fds[2] = { a, b };
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	CHECK(sendmsg(sock, &msg, 0) == 1, "sendmsg: %s", strerror(errno));
-}
-
-static void recv_fds(int sock, int *a, int *b)
-{
-	char cbuf[CMSG_SPACE(2 * sizeof(int))], byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	int fds[2];
-
-	CHECK(recvmsg(sock, &msg, 0) == 1, "recvmsg: %s", strerror(errno));
-	cm = CMSG_FIRSTHDR(&msg);
-	CHECK(cm && cm->cmsg_type == SCM_RIGHTS, "no descriptors received");
-	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
-	*a = fds[0];
-	*b = fds[1];
-}
-
 static void test_pass(const char *path, int fd, ino_t ino)
 {
 	int sv[2], cmd_fd, async_fd, done, status;

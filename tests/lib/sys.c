@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,4 +127,37 @@ int layout_leases(ino_t ino, pid_t pid)
 int lease_listed(ino_t ino)
 {
 	return layout_leases(ino, getpid()) > 0;
+}
+
+void send_fds(int sock, int a, int b)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = { 0 }, byte = 'f';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	int fds[2] = { a, b };
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	CHECK(sendmsg(sock, &msg, 0) == 1, "sendmsg: %s", strerror(errno));
+}
+
+void recv_fds(int sock, int *a, int *b)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int))], byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int fds[2];
+
+	CHECK(recvmsg(sock, &msg, 0) == 1, "recvmsg: %s", strerror(errno));
+	cm = CMSG_FIRSTHDR(&msg);
+	CHECK(cm && cm->cmsg_type == SCM_RIGHTS, "no descriptors received");
+	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+	*a = fds[0];
+	*b = fds[1];
 }

@@ -42,4 +42,8 @@ int layout_leases(ino_t ino, pid_t pid);
 /* Does this process hold a lease on inode @ino (listed in /proc/locks)? */
 int lease_listed(ino_t ino);
 
+/* Pass two descriptors over a UNIX socket (SCM_RIGHTS); failures end the test. */
+void send_fds(int sock, int a, int b);
+void recv_fds(int sock, int *a, int *b);
+
 #endif
