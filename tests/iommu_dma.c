@@ -355,6 +355,8 @@ static void forced_break(struct edu *e, const char *path, int fd, void *map,
 	read_device(dev, phys, blk, PAGE);
 	CHECK(memcmp(blk, e->src, DMA_LEN),
 	      "the freed blocks of %s hold the bytes DMA'd after the revocation", path);
+	printf("forced: the new file %s the freed block the DMA aimed at\n",
+	       dma_target_physical(vfd) == phys ? "took" : "did not take");
 	close(vfd);
 	unlink(victim);
 
