@@ -360,6 +360,24 @@ static void forced_break(struct edu *e, const char *path, int fd, void *map,
 	close(vfd);
 	unlink(victim);
 
+	/* Revoked pages go into no other IOAS, even one without devices. */
+	if (e->ioas) {
+		struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+		struct iommu_ioas_copy copy = {
+			.size = sizeof(copy),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+			.src_ioas_id = e->ioas, .length = LEN,
+			.src_iova = IOVA_FILE, .dst_iova = IOVA_FILE,
+		};
+
+		CHECK(!ioctl(e->iommufd, IOMMU_IOAS_ALLOC, &alloc), "IOMMU_IOAS_ALLOC: %s",
+		      strerror(errno));
+		copy.dst_ioas_id = alloc.out_ioas_id;
+		r = ioctl(e->iommufd, IOMMU_IOAS_COPY, &copy) ? -errno : 0;
+		CHECK(r == -EBUSY, "IOMMU_IOAS_COPY of the revoked IOVA: %s; expected EBUSY",
+		      r ? strerror(-r) : "copied");
+	}
+
 	/* The IOVA stays taken until userspace unmaps it. */
 	r = ioas_map(e, e->src, PAGE, IOVA_FILE);
 	CHECK(r == -EEXIST, "IOMMU_IOAS_MAP over the revoked IOVA: %s; expected EEXIST",
