@@ -71,7 +71,11 @@ static int make_file(const char *path)
 
 static void bench_mmap(int fd)
 {
-	enum { ROUNDS = 20, N = 500 };
+	/*
+	 * Short rounds, many of them: a round is a few ms of each kind back
+	 * to back, so that a host slowing down under the VM moves both.
+	 */
+	enum { ROUNDS = 100, N = 100 };
 	double plain[ROUNDS], direct[ROUNDS];
 	int flags[2] = { MAP_SHARED, MAP_SHARED_VALIDATE | MAP_DIRECT };
 
