@@ -55,34 +55,55 @@ TCG = {
 # report) and the code: shown under the goals table for each missed goal.
 WHY = {
     'mmap': 'A MAP_DIRECT mmap takes a layout lease and munmap releases '
-            'it: two allocations (struct mapdirect_lease and the '
-            'file_lease), an insertion into and a removal from the '
-            "inode's lease list under file_rwsem and flc_lock, a file "
-            'reference.  It is a fixed cost per mapping, independent of '
-            'its size; the profile below shows the lease functions with '
-            'their callees (mapdirect_mmap, mapdirect_put_user, '
-            'generic_setlease): in the runs of 2026-11-30 they held about '
-            '17% of the samples, less than the 26% the ratio implies, so '
-            'part of the difference is not located yet.  Under TCG each of those atomics and locked '
-            'instructions is emulated, and a plain mmap+munmap of a DAX '
-            'file is cheap (nothing is mapped until a fault), so the '
-            'ratio is at its worst here; applications map a file once '
-            'and keep it (leases exist to be held), so this cost is '
-            'paid per mapping, not per access.',
-    'overwrite': 'With a lease held, XFS looks up the extent of every DAX '
-                 'write (xfs_dax_write_breaks_layouts, under the ILOCK) to '
-                 'decide whether it must break the lease, beside the '
-                 "lookup its ->iomap_begin makes; ext4 decides inside "
-                 '->iomap_begin and pays nothing.  Doing the same in XFS '
-                 'needs its ->iomap_begin to ask the write path to break '
-                 'and retry without the iolock, which is not done yet.  '
-                 'The per-round samples of this 4 KiB figure also vary by '
-                 'tens of percent under TCG.',
-    'rdma': 'Soft-RoCE copies every byte in emulated code: with 5 rounds '
-            'of 16 MiB the per-round ratios spread widely (see the '
-            'samples in results.json and both ratios in the table '
-            'below); in three runs of 2026-11-30 this figure fell on '
-            'either side of its goal.',
+            'it: two allocations (struct mapdirect_lease, from its own '
+            'cache, and the file_lease), the mapping\'s descriptor looked '
+            'up for the break signal (iterate_fd), an insertion into and a '
+            "removal from the inode's lease list and /proc/locks' list "
+            '(generic_setlease, under file_rwsem, flc_lock and a per-CPU '
+            'lock), the global list of leases, a file reference.  It is a '
+            'fixed cost per mapping, whatever its size.  The profile below '
+            'counts, per function, the samples a MAP_DIRECT run of 300,000 '
+            'mmap+munmap has beyond a plain run of as many: on 2026-12-01 '
+            'three quarters of the difference were those functions '
+            '(generic_setlease, mapdirect_mmap, spin locks, slab, '
+            'locks_dispose_list, iterate_fd, lease_modify), the rest spread '
+            'over the mm code both runs execute alike.  Removed that day: '
+            "the file owner's interrupt-disabling lock (half of "
+            "mapdirect_mmap's own samples under TCG, where enabling "
+            'interrupts ends a translation block) and the lease notifier '
+            'chain (kernel_setlease, SRCU).  The per-round ratios stay '
+            'centred on 1.3-1.45 (interquartile 1.3-1.5 in 100 rounds), so '
+            'what is left is the work of a lease itself; next steps would be '
+            'one lease per file and process shared by all its MAP_DIRECT '
+            'mappings (programs that map windows of a file), and the '
+            'file_lease embedded in the mapdirect_lease (a change to '
+            'fs/locks).  Under TCG every instruction and atomic of that work '
+            'is emulated while a plain mmap+munmap of a DAX file maps '
+            'nothing, so the ratio is at its worst here; programs map a '
+            'file once and keep it (leases exist to be held): the cost is '
+            'paid per mapping, about 7 us under TCG, not per access.',
+    'overwrite': 'Since patch 0043 XFS decides in ->iomap_begin, after the '
+                 'lookup it does anyway, whether a write must break the '
+                 'lease (IOCB_NOWAIT writes excepted), as ext4 does: a '
+                 'leased overwrite does no extra work.  A miss here is '
+                 'TCG noise: the per-round samples of this 4 KiB figure '
+                 'vary by tens of percent.',
+    'fault': 'A MAP_DIRECT fault does what a plain one does plus an SRCU '
+             'read section (mapdirect_fault_begin) and, for write faults, '
+             'a lookup-only iomap (nothing to allocate).  Under TCG the '
+             'per-round ratios of the 4 KiB figure spread from 0.7 to 1.7 '
+             '(each round is 8,192 faults of emulated page-table walks, '
+             'and the host of these VMs drifts by tens of percent within '
+             'seconds): the median of 21 rounds can still fall either '
+             'side of 0.95; the 2 MiB figure, 16 faults a round, is '
+             'steadier.  Compare several runs.',
+    'rdma': 'Soft-RoCE copies every byte and computes the ICRC in emulated '
+            'code, so the memory the data lands in hardly matters; the '
+            'per-round ratios of 1 MiB writes spread from 0.8 to 1.4 even '
+            'with 9 rounds taken in turn (each side goes first in turn).  '
+            'At 64 KiB, where the staging copy and flush weigh more, '
+            'MAP_DIRECT is 1.8-1.9x as fast as DRAM + copy + flush in every '
+            'run.',
     'register': 'Registration pins each 4 KiB page (FOLL_LONGTERM | '
                 'FOLL_LEASED through the slow gup path, as device-dax '
                 'uses) after attaching to the lease; in three runs of '
@@ -349,7 +370,11 @@ def report(results, goals, pngs, outdir, raw):
         lines += ['### Where the time goes (perf in the guest, bench/profile.sh)', '',
                   'cpu-clock sampling (no PMU under TCG); self time of the '
                   "top kernel functions, then the lease's own functions "
-                  'with their callees.', '']
+                  'with their callees; for mmap+munmap, the samples each '
+                  'function has in the MAP_DIRECT run beyond the plain one '
+                  '(same number of calls).  Under TCG a sample lands where '
+                  'the emulator next checks for interrupts: trust functions, '
+                  'not single instructions.', '']
         for sec in profile:
             lines += [f'**{sec[0]}**', '', '```'] + sec[1:] + ['```', '']
     for key, png in pngs:
