@@ -4,6 +4,7 @@
 #   make bench          MAP_DIRECT benchmarks in the VM (ratios, one run)
 #   make bench-stock    no-lease costs: patched kernel against stock 6.12
 #   make bench-profile  perf profile of MAP_DIRECT mmap+munmap in the VM
+#   make bench-insns    instructions MAP_DIRECT adds (QEMU plugin, exact)
 #   make check          build the patched kernel and the tests, run every test
 #                       in the VM; ends with "N passed, N failed"
 #   make check T='reg_mr_* !reg_mr_race'   only the test programs whose
@@ -36,7 +37,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: check-iommu all deps kernel kernel-modular kernel-deb kernel-kasan kernel-bench lib tool install deb tests demo-bin demo bench-bin bench bench-stock bench-profile check stress stress-kasan vm export lint clean distclean
+.PHONY: check-iommu all deps kernel kernel-modular kernel-deb kernel-kasan kernel-bench lib tool install deb tests demo-bin demo bench-bin bench bench-stock bench-profile bench-insns check stress stress-kasan vm export lint clean distclean
 
 all: kernel tests
 
@@ -109,6 +110,9 @@ bench: kernel-bench bench-bin
 bench-profile: kernel-bench bench-bin
 	@scripts/deps.sh linux-perf
 	@MAPDIRECT_KERNEL=build/obj-bench/arch/x86/boot/bzImage vm/run.sh bench/profile.sh
+
+bench-insns: kernel-bench bench-bin
+	@bench/insns.sh
 
 bench-stock: kernel-bench bench-bin
 	@bench/stock.sh

@@ -84,4 +84,14 @@ static inline void result(const char *name, const char *unit, double x,
 	fflush(stdout);
 }
 
+/*
+ * A marker for bench/qemu_insns.c, the instruction-counting QEMU plugin:
+ * nopl 0x4d44XXXX(%rax), XXXX the marker's number (0..65535).  A 7-byte
+ * NOP anywhere else.
+ */
+#define INSN_MARK(n)							\
+	__asm__ volatile(".byte 0x0f, 0x1f, 0x80, %c0, %c1, 0x44, 0x4d"	\
+			 : : "i" ((n) & 0xff), "i" (((n) >> 8) & 0xff)	\
+			 : "memory")
+
 #endif

@@ -22,6 +22,10 @@
  * overwrite, 4 KiB append and 4 KiB hole punch on a file with no lease, as
  * one "costs DIR T O A P" line (microseconds, medians): bench/stock.sh runs
  * it on a stock and a patched kernel and prints the ratios.
+ *
+ * mapdirect_bench --count-insns DIR N runs mmap+munmap and 4 KiB
+ * overwrites between the markers of the instruction-counting plugin
+ * (bench/insns.sh).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -537,6 +541,71 @@ static void bench_costs(const char *dir, const char *path)
 	       cost(path, 200, op_append), cost(path, 200, op_punch));
 }
 
+static void mmap_loop(int fd, int flags, int n)
+{
+	for (int i = 0; i < n; i++) {
+		void *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, flags, fd, 0);
+
+		if (p == MAP_FAILED)
+			die(flags & MAP_DIRECT ? "mmap(MAP_DIRECT)" : "mmap");
+		munmap(p, LEN);
+	}
+}
+
+static void overwrite_loop(int fd, int n)
+{
+	static char buf[4096];
+
+	for (int i = 0; i < n; i++)
+		if (pwrite(fd, buf, sizeof(buf), 4096 * (i % 64)) != sizeof(buf))
+			die("pwrite");
+}
+
+/*
+ * For bench/insns.sh, under bench/qemu_insns.c: ROUNDS rounds of @n
+ * plain and @n MAP_DIRECT mmap+munmap, then of @n 4 KiB overwrites without
+ * and with a MAP_DIRECT lease held, each kind between its own markers,
+ * each going first in turn.  Marker 9 starts a file system.
+ */
+static void count_insns(int fd, int n)
+{
+	enum { ROUNDS = 5 };
+	void *p;
+
+	INSN_MARK(9);
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int kk = 0; kk < 2; kk++) {
+			if ((r & 1) == kk) {
+				INSN_MARK(1);
+				mmap_loop(fd, MAP_SHARED, n);
+				INSN_MARK(2);
+			} else {
+				INSN_MARK(3);
+				mmap_loop(fd, MAP_SHARED_VALIDATE | MAP_DIRECT, n);
+				INSN_MARK(4);
+			}
+		}
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int kk = 0; kk < 2; kk++) {
+			if ((r & 1) == kk) {
+				INSN_MARK(5);
+				overwrite_loop(fd, n);
+				INSN_MARK(6);
+				continue;
+			}
+			p = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+				 MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
+			if (p == MAP_FAILED)
+				die("mmap(MAP_DIRECT)");
+			INSN_MARK(7);
+			overwrite_loop(fd, n);
+			INSN_MARK(8);
+			munmap(p, LEN);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argv[argc - 1];
@@ -551,20 +620,13 @@ int main(int argc, char **argv)
 
 		snprintf(path, sizeof(path), "%s/mapdirect-bench.dat", argv[2]);
 		fd = make_file(path);
-		for (int i = 0, n = atoi(argv[3]); i < n; i++) {
-			void *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, flags, fd, 0);
-
-			if (p == MAP_FAILED)
-				die("mmap(MAP_DIRECT)");
-			munmap(p, LEN);
-		}
+		mmap_loop(fd, flags, atoi(argv[3]));
 		close(fd);
 		unlink(path);
 		return 0;
 	}
 	if (argc == 4 && !strcmp(argv[1], "--overwrite-loop")) {
 		/* For profiles: N 4 KiB overwrites while a MAP_DIRECT lease is held. */
-		static char buf[4096];
 		void *p;
 
 		snprintf(path, sizeof(path), "%s/mapdirect-bench.dat", argv[2]);
@@ -573,10 +635,16 @@ int main(int argc, char **argv)
 			 fd, 0);
 		if (p == MAP_FAILED)
 			die("mmap(MAP_DIRECT)");
-		for (int i = 0, n = atoi(argv[3]); i < n; i++)
-			if (pwrite(fd, buf, sizeof(buf), 4096 * (i % 64)) != sizeof(buf))
-				die("pwrite");
+		overwrite_loop(fd, atoi(argv[3]));
 		munmap(p, LEN);
+		close(fd);
+		unlink(path);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "--count-insns")) {
+		snprintf(path, sizeof(path), "%s/mapdirect-bench.dat", argv[2]);
+		fd = make_file(path);
+		count_insns(fd, atoi(argv[3]));
 		close(fd);
 		unlink(path);
 		return 0;

@@ -330,6 +330,16 @@ def fmt(v):
     return '-' if v is None else f'{v:.3g}'
 
 
+def insns_note(results, spec):
+    """The instructions counted behind a timed goal (bench/insns.sh), if any."""
+    m = find(results, spec.partition('@')[0] + '_insns')
+    if m is None or not m.get('baseline'):
+        return ''
+    return (f" Counted in this run (bench/insns.sh, exact): {m['value']:.0f} "
+            f"instructions per operation against {m['baseline']:.0f} "
+            f"({m['baseline_name']}), {m['ratio']:.2f}x.")
+
+
 def report(results, goals, pngs, outdir, raw):
     accel = 'unknown'
     try:
@@ -363,7 +373,25 @@ def report(results, goals, pngs, outdir, raw):
     if missed:
         lines += ['### Why the missed goals are missed', '']
         for g in missed:
-            lines.append(f"- {g['title']}: {WHY.get(family(g['spec']), 'no explanation yet.')}")
+            lines.append(f"- {g['title']}: {WHY.get(family(g['spec']), 'no explanation yet.')}"
+                         + insns_note(results, g['spec']))
+        lines.append('')
+    counted = [m for m in results if m['name'].endswith('_insns')]
+    if counted:
+        lines += ['### Instructions executed (bench/insns.sh)', '',
+                  'A QEMU plugin counts every instruction the guest executes '
+                  '(one vCPU, the whole kernel included) between markers '
+                  'the benchmark sets around each round: exact, and '
+                  'unmoved by the host\'s load, unlike the times above.  '
+                  'What it cannot show is what an instruction costs: '
+                  'TCG makes atomics, interrupt enabling and helper calls '
+                  'dearer than plain arithmetic.', '',
+                  '| figure | instructions per op | baseline | ratio |',
+                  '|---|---|---|---|']
+        for m in counted:
+            lines.append(f"| {m['name']} | {m['value']:.0f} | "
+                         f"{m['baseline']:.0f} ({m['baseline_name']}) | "
+                         f"{m['ratio']:.3f} |")
         lines.append('')
     profile = read_profile(raw)
     if profile:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: boot the VM on the bench kernel, run the benchmarks (bench/*.c) on XFS, ext4,
 # device-dax and Soft-RoCE, and bench/profile.sh (where the leased paths
-# spend their time, for the report), then bench/report.py turns their figures into
+# spend their time, for the report), and bench/insns.sh (the
+# instructions they execute, counted by a QEMU plugin), then bench/report.py turns their figures into
 # build/bench/results.json, PNG charts and build/bench/report.md, and says
 # which goals of bench/goals are met.  build/bench/raw.txt keeps the output;
 # build/bench/stock.txt (make bench-stock), if present, adds the no-lease
@@ -23,5 +24,8 @@ MAPDIRECT_KERNEL=$img MAPDIRECT_VM_QUIET=1 "$REPO/vm/run.sh" \
 	 build/bench/rdma_bench $MAPDIRECT_XFS $MAPDIRECT_DEVDAX $MAPDIRECT_XFS &&
 	 bench/profile.sh $MAPDIRECT_EXT4' |
 	tee "$raw" | grep --line-buffered -v '^@result'
+# The instructions behind the mmap and overwrite ratios: exact, where the
+# times above move with the host.
+"$REPO/bench/insns.sh" | tee -a "$raw" | grep -v '^@result'
 step "results, charts and report"
 "$REPO/bench/report.py" "$raw" "$out" "$out/stock.txt"

@@ -7,6 +7,8 @@
 #     the per-round ratios;
 #   - goals are judged right (met and missed ones, paired/ratio/value/delta);
 #   - the charts are PNG files and report.md links them and counts goals;
+#   - instruction counts (bench/insns.sh) are tabled and quoted under the
+#     timed goal they explain;
 #   - no @result lines, or a goal naming a missing figure, fail (exit 1).
 set -u
 cd "${MAPDIRECT_REPO:?run this test in the mapdirect VM (make check)}" || exit 1
@@ -23,6 +25,7 @@ cat >"$dir/raw.txt" <<'RAW'
 @result {"name": "xfs/break_holders", "unit": "ms", "x": 4, "samples": [4, 5, 6]}
 @result {"name": "rdma/revoke", "unit": "ms", "x": 1024, "samples": [150], "baseline": {"name": "plain truncate", "samples": [30]}}
 @result {"name": "rdma/register", "unit": "s", "x": 64, "samples": [1], "baseline": {"name": "device-dax", "samples": [1]}}
+@result {"name": "xfs/mmap_munmap_2MiB_insns", "unit": "instructions", "samples": [1300, 1200, 1250], "baseline": {"name": "plain MAP_SHARED", "samples": [1000, 1000, 1000]}, "paired": true}
 RAW
 cat >"$dir/goals" <<'GOALS'
 # test goals
@@ -38,7 +41,7 @@ echo "$out"
 python3 - "$dir/out/results.json" <<'PY' || bad "results.json is not what the samples say (above)"
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert len(r) == 6, len(r)
+assert len(r) == 7, len(r)
 m = r[0]
 assert m['name'] == 'xfs/mmap_munmap_2MiB' and m['unit'] == 'us', m
 assert (m['value'], m['min'], m['max']) == (20, 10, 30), m
@@ -59,6 +62,11 @@ for png in break_holders register revoke ratios; do
 	grep -q "($png.png)" "$dir/out/report.md" || bad "report.md does not link $png.png"
 done
 grep -q "^2 of 4 goals met" "$dir/out/report.md" || bad "report.md does not count the goals"
+# A missed timed goal quotes the instructions counted behind it.
+grep -q "mmap ratio (missed: 2.5): .*Counted in this run (bench/insns.sh, exact): 1250 instructions per operation against 1000 (plain MAP_SHARED), 1.25x" \
+	"$dir/out/report.md" || bad "report.md does not quote the instruction count under the missed mmap goal"
+grep -qF "| xfs/mmap_munmap_2MiB_insns | 1250 | 1000 (plain MAP_SHARED) | 1.250 |" \
+	"$dir/out/report.md" || bad "report.md has no instruction table row"
 # Errors: nothing to report; a goal naming a figure that is not there.
 echo "no results here" >"$dir/empty.txt"
 msg=$(bench/report.py "$dir/empty.txt" "$dir/out2" 2>&1); rc=$?

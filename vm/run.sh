@@ -12,6 +12,8 @@
 # (power cut: kill QEMU as soon as the command prints TEXT; exit 0 then),
 # MAPDIRECT_KERNEL (another bzImage, e.g. the stock kernel of bench/stock.sh),
 # MAPDIRECT_VM_APPEND (extra kernel command line, e.g. initcall_debug),
+# MAPDIRECT_VM_QEMU_ARGS (extra QEMU arguments, split at spaces, e.g. a
+# TCG plugin: bench/insns.sh),
 # MAPDIRECT_VM_DIR (default build/vm: NVDIMM images, console log, out share;
 # VMs with different directories can run side by side), MAPDIRECT_VM_LOG
 # (the console log, default VMDIR/console.log), MAPDIRECT_VM_ACCEL
@@ -139,6 +141,8 @@ qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "${MAPDIRECT_VM_SMP:-2
 	-device virtio-9p-pci,fsdev=out,mount_tag=mapdirect-out
 	-display none -nodefaults -no-reboot -monitor none
 	-serial "file:$LOG")
+# shellcheck disable=SC2206 # split at spaces, as documented
+qemu+=(${MAPDIRECT_VM_QEMU_ARGS:-})
 
 guarded=(setpriv --pdeathsig KILL timeout "$timeout_s" setpriv --pdeathsig KILL)
 
