@@ -4,7 +4,10 @@
 # does not.  Boots the bench kernel on one vCPU with bench/qemu_insns.c
 # loaded into QEMU; in the guest, mapdirect_bench --count-insns runs
 # rounds of plain and MAP_DIRECT mmap+munmap, and of 4 KiB overwrites
-# without and with a lease held, between the plugin's markers.  Prints
+# without and with a lease held, and page faults (per 4 KiB page written),
+# between the plugin's markers; of mmap+munmap, the locked instructions
+# (atomics), those that change the interrupt flag, and the returns and
+# indirect branches (each a run-time lookup under TCG) too.  Prints
 # the figures, and "@result" lines for bench/report.py on stdout.
 #   bench/insns.sh [N]   N operations per round (default 1000)
 # (make bench runs it; make bench-insns alone.)
@@ -19,43 +22,73 @@ img=$BUILD/obj-bench/arch/x86/boot/bzImage
 [ -f "$out/qemu_insns.so" ] || die "no $out/qemu_insns.so: run 'make bench-bin'"
 case "$out" in *' '*) die "the build directory's path has a space: QEMU's arguments would split" ;; esac
 rm -f "$log"
-step "counting instructions (QEMU plugin, 1 vCPU): mmap+munmap and 4 KiB overwrites, $n per round" >&2
-# shellcheck disable=SC2016 # expanded by the guest's shell
-MAPDIRECT_KERNEL=$img MAPDIRECT_VM_QUIET=1 MAPDIRECT_VM_SMP=1 \
+step "counting instructions (QEMU plugin, 1 vCPU): mmap+munmap, 4 KiB overwrites, page faults" >&2
+# noreplace-smp: a kernel booted on one CPU would patch its LOCK prefixes
+# away, and count fewer atomics than it runs on the timed benchmarks' two.
+MAPDIRECT_KERNEL=$img MAPDIRECT_VM_QUIET=1 MAPDIRECT_VM_SMP=1 MAPDIRECT_VM_APPEND=noreplace-smp \
 	MAPDIRECT_VM_QEMU_ARGS="-plugin $out/qemu_insns.so -d plugin -D $log" \
 	"$REPO/vm/run.sh" "for d in \$MAPDIRECT_XFS \$MAPDIRECT_EXT4; do
-		build/bench/mapdirect_bench --count-insns \$d $n || exit 1; done" >&2
+		build/bench/mapdirect_bench --count-insns \$d $n || exit 1; done" |
+	tee "$out/insns.out" >&2
 [ -s "$log" ] || die "QEMU logged no markers in ${log#"$REPO"/}: did the plugin load?"
 
-# Markers: 9 starts a file system (XFS, then ext4); 1-2 plain mmap+munmap,
-# 3-4 MAP_DIRECT, 5-6 overwrites without a lease, 7-8 with one.
-python3 - "$log" "$n" <<'EOF'
+# Markers (mapdirect_bench.c's mark()): 9 starts a file system (XFS, then
+# ext4); each figure has an odd marker at its start and the next at its
+# end; "@insns-n MARKER OPS" in the guest's output says how many
+# operations each figure's rounds did.
+python3 - "$log" "$out/insns.out" <<'EOF'
 import json, statistics, sys
-log, n = sys.argv[1], int(sys.argv[2])
-names = {1: 'plain', 3: 'direct', 5: 'nolease', 7: 'leased'}
+log, guest = sys.argv[1], sys.argv[2]
+names = {1: 'plain', 3: 'direct', 5: 'nolease', 7: 'leased',
+         11: 'plain2m', 13: 'direct2m', 15: 'plain4k', 17: 'direct4k'}
+ops = {}
+for line in open(guest, errors='replace'):
+    f = line.split()
+    if len(f) == 3 and f[0] == '@insns-n':
+        ops[int(f[1])] = int(f[2])
+if set(ops) != set(names):
+    sys.exit(f'{guest}: the guest did not say how many operations each figure did')
 fss, cur, start = [], None, {}
 for line in open(log):
     f = line.split()
-    if len(f) != 3 or f[0] != 'mapdirect-insns':
+    if len(f) != 6 or f[0] != 'mapdirect-insns':
         continue
-    mark, count = int(f[1]), int(f[2])
+    mark, counts = int(f[1]), [int(v) for v in f[2:]]
     if mark == 9:
         cur = {k: [] for k in names.values()}
         fss.append(cur)
     elif mark in names:
-        start[mark] = count
+        start[mark] = counts
     elif mark - 1 in names and cur is not None:
-        cur[names[mark - 1]].append((count - start.pop(mark - 1)) / n)
+        cur[names[mark - 1]].append([(c - s) / ops[mark - 1]
+                                     for c, s in zip(counts, start.pop(mark - 1))])
 if len(fss) != 2 or any(len(v) == 0 for d in fss for v in d.values()):
     sys.exit(f'{log}: markers missing (found {len(fss)} file systems)')
+
+
+def result(name, v, b, bname):
+    print('@result ' + json.dumps({'name': name, 'unit': 'instructions', 'samples': v,
+                                   'baseline': {'name': bname, 'samples': b},
+                                   'paired': True}))
+
+
+med = statistics.median
 for fs, d in zip(('xfs', 'ext4'), fss):
-    for what, fig, base, bname in (('mmap_munmap_2MiB_insns', 'direct', 'plain', 'plain MAP_SHARED'),
-                                   ('overwrite_4KiB_leased_insns', 'leased', 'nolease', 'no lease')):
+    for what, fig, base, bname in (('mmap_munmap_2MiB', 'direct', 'plain', 'plain MAP_SHARED'),
+                                   ('overwrite_4KiB_leased', 'leased', 'nolease', 'no lease'),
+                                   ('fault_2MiB_aligned', 'direct2m', 'plain2m', 'plain MAP_SHARED'),
+                                   ('fault_4KiB', 'direct4k', 'plain4k', 'plain MAP_SHARED')):
         v, b = d[fig], d[base]
-        print(f'  {fs} {what}: {statistics.median(v):.0f} vs {statistics.median(b):.0f} '
-              f'instructions ({bname})  -> {statistics.median(v) / statistics.median(b):.3f}x',
+        col = [[r[i] for r in v] for i in range(4)]
+        bcol = [[r[i] for r in b] for i in range(4)]
+        print(f'  {fs} {what}: {med(col[0]):.0f} vs {med(bcol[0]):.0f} instructions '
+              f'({bname}) -> {med(col[0]) / med(bcol[0]):.3f}x; locked {med(col[1]):.1f} '
+              f'vs {med(bcol[1]):.1f}, interrupt flag {med(col[2]):.1f} vs {med(bcol[2]):.1f}, '
+              f'returns and indirect branches {med(col[3]):.0f} vs {med(bcol[3]):.0f}',
               file=sys.stderr)
-        print('@result ' + json.dumps({'name': f'{fs}/{what}', 'unit': 'instructions',
-                                       'samples': v, 'baseline': {'name': bname, 'samples': b},
-                                       'paired': True}))
+        result(f'{fs}/{what}_insns', col[0], bcol[0], bname)
+        if what == 'mmap_munmap_2MiB':
+            result(f'{fs}/{what}_locked_insns', col[1], bcol[1], bname)
+            result(f'{fs}/{what}_irqflag_insns', col[2], bcol[2], bname)
+            result(f'{fs}/{what}_indirect_insns', col[3], bcol[3], bname)
 EOF

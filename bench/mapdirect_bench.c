@@ -146,9 +146,22 @@ static long minflt(void)
 /*
  * Map @fd's FLEN bytes at a 2 MiB aligned address (+ @skew), write a byte
  * to every 4 KiB page, unmap: MiB/s of the writes (the faults: mmap and
- * munmap are measured apart); faults per 2 MiB in *@per2m.
+ * munmap are measured apart); faults per 2 MiB in *@per2m.  The writes
+ * run between markers @marker and @marker + 1 (0: none; see mark()).
  */
-static double touch(int fd, int flags, size_t skew, double *per2m)
+static void mark(int id);
+
+/* Sets fs from @dir's file system. */
+static void statfs_fs(const char *dir)
+{
+	struct statfs sf;
+
+	if (statfs(dir, &sf))
+		die(dir);
+	fs = sf.f_type == 0x58465342 ? "xfs" : sf.f_type == 0xEF53 ? "ext4" : "other";
+}
+
+static double touch(int fd, int flags, size_t skew, double *per2m, int marker)
 {
 	char *area = mmap(NULL, FLEN + (4UL << 20), PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
@@ -162,8 +175,10 @@ static double touch(int fd, int flags, size_t skew, double *per2m)
 		die("mmap (fault benchmark)");
 	f0 = minflt();
 	t0 = now();
+	mark(marker);
 	for (size_t off = 0; off < FLEN - skew; off += 4096)
 		p[off] = 1;
+	mark(marker + 1);
 	t = now() - t0;
 	munmap(p, FLEN - skew);
 	*per2m = (double)(minflt() - f0) / ((FLEN - skew) >> 21);
@@ -188,7 +203,7 @@ static void bench_faults(const char *dir)
 			for (int kk = 0; kk < 2; kk++) {
 				int k = r & 1 ? 1 - kk : kk;	/* each goes first in turn */
 
-				mbs[k][r] = touch(fd, flags[k], pmd ? 0 : 4096, &per[k][r]);
+				mbs[k][r] = touch(fd, flags[k], pmd ? 0 : 4096, &per[k][r], 0);
 			}
 		printf("  page faults, %s: plain %.0f MiB/s (%.0f faults/2 MiB), MAP_DIRECT "
 		       "%.0f MiB/s (%.0f faults/2 MiB) -> %.2fx\n",
@@ -541,6 +556,34 @@ static void bench_costs(const char *dir, const char *path)
 	       cost(path, 200, op_append), cost(path, 200, op_punch));
 }
 
+/*
+ * Markers for bench/qemu_insns.c, whose numbers must be constants in the
+ * instruction: 9 starts a file system; each figure of count_insns() has an
+ * odd number, at its start, and the next one, at its end.
+ */
+static void mark(int id)
+{
+	switch (id) {
+	case 1: INSN_MARK(1); break;	/* plain mmap+munmap */
+	case 2: INSN_MARK(2); break;
+	case 3: INSN_MARK(3); break;	/* MAP_DIRECT mmap+munmap */
+	case 4: INSN_MARK(4); break;
+	case 5: INSN_MARK(5); break;	/* 4 KiB overwrites, no lease */
+	case 6: INSN_MARK(6); break;
+	case 7: INSN_MARK(7); break;	/* 4 KiB overwrites, leased */
+	case 8: INSN_MARK(8); break;
+	case 9: INSN_MARK(9); break;
+	case 11: INSN_MARK(11); break;	/* faults 2 MiB aligned, plain */
+	case 12: INSN_MARK(12); break;
+	case 13: INSN_MARK(13); break;	/* faults 2 MiB aligned, MAP_DIRECT */
+	case 14: INSN_MARK(14); break;
+	case 15: INSN_MARK(15); break;	/* faults 4 KiB, plain */
+	case 16: INSN_MARK(16); break;
+	case 17: INSN_MARK(17); break;	/* faults 4 KiB, MAP_DIRECT */
+	case 18: INSN_MARK(18); break;
+	}
+}
+
 static void mmap_loop(int fd, int flags, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -562,55 +605,71 @@ static void overwrite_loop(int fd, int n)
 }
 
 /*
- * For bench/insns.sh, under bench/qemu_insns.c: ROUNDS rounds of @n
- * plain and @n MAP_DIRECT mmap+munmap, then of @n 4 KiB overwrites without
- * and with a MAP_DIRECT lease held, each kind between its own markers,
- * each going first in turn.  Marker 9 starts a file system.
+ * For bench/insns.sh, under bench/qemu_insns.c: ROUNDS rounds of each
+ * figure and its baseline, each going first in turn, between their
+ * markers (see mark()): @n plain and @n MAP_DIRECT mmap+munmap; @n 4 KiB
+ * overwrites without and with a MAP_DIRECT lease held; a byte written to
+ * every 4 KiB page of a FLEN file mapped plain and MAP_DIRECT, 2 MiB
+ * aligned and not.  Prints "@insns-n MARKER OPS" for each figure: the
+ * operations between its markers.
  */
-static void count_insns(int fd, int n)
+static void count_insns(const char *dir, int fd, int n)
 {
 	enum { ROUNDS = 5 };
+	int flags[2] = { MAP_SHARED, MAP_SHARED_VALIDATE | MAP_DIRECT };
+	char path[4096];
+	double per2m;
+	int bigfd;
 	void *p;
 
-	INSN_MARK(9);
-	for (int r = 0; r < ROUNDS; r++) {
+	mark(9);
+	for (int r = 0; r < ROUNDS; r++)
 		for (int kk = 0; kk < 2; kk++) {
-			if ((r & 1) == kk) {
-				INSN_MARK(1);
-				mmap_loop(fd, MAP_SHARED, n);
-				INSN_MARK(2);
-			} else {
-				INSN_MARK(3);
-				mmap_loop(fd, MAP_SHARED_VALIDATE | MAP_DIRECT, n);
-				INSN_MARK(4);
-			}
+			int k = r & 1 ? 1 - kk : kk;
+
+			mark(1 + 2 * k);
+			mmap_loop(fd, flags[k], n);
+			mark(2 + 2 * k);
 		}
-	}
-	for (int r = 0; r < ROUNDS; r++) {
+	for (int r = 0; r < ROUNDS; r++)
 		for (int kk = 0; kk < 2; kk++) {
 			if ((r & 1) == kk) {
-				INSN_MARK(5);
+				mark(5);
 				overwrite_loop(fd, n);
-				INSN_MARK(6);
+				mark(6);
 				continue;
 			}
-			p = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
-				 MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
+			p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, flags[1], fd, 0);
 			if (p == MAP_FAILED)
 				die("mmap(MAP_DIRECT)");
-			INSN_MARK(7);
+			mark(7);
 			overwrite_loop(fd, n);
-			INSN_MARK(8);
+			mark(8);
 			munmap(p, LEN);
 		}
-	}
+	snprintf(path, sizeof(path), "%s/mapdirect-bench-faults.dat", dir);
+	bigfd = make_big_file(path, FLEN);
+	for (int pmd = 1; pmd >= 0; pmd--)
+		for (int r = 0; r < ROUNDS; r++)
+			for (int kk = 0; kk < 2; kk++) {
+				int k = r & 1 ? 1 - kk : kk;
+
+				touch(bigfd, flags[k], pmd ? 0 : 4096, &per2m,
+				      (pmd ? 11 : 15) + 2 * k);
+			}
+	close(bigfd);
+	unlink(path);
+	for (int m = 1; m <= 7; m += 2)
+		printf("@insns-n %d %d\n", m, n);
+	printf("@insns-n 11 %lu\n@insns-n 13 %lu\n", FLEN >> 12, FLEN >> 12);
+	printf("@insns-n 15 %lu\n@insns-n 17 %lu\n", (FLEN - 4096) >> 12,
+	       (FLEN - 4096) >> 12);
 }
 
 int main(int argc, char **argv)
 {
 	const char *dir = argv[argc - 1];
 	char path[4096];
-	struct statfs sf;
 	int fd;
 
 	if (argc == 4 && !strncmp(argv[1], "--mmap-loop", 11)) {
@@ -643,8 +702,9 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "--count-insns")) {
 		snprintf(path, sizeof(path), "%s/mapdirect-bench.dat", argv[2]);
+		statfs_fs(argv[2]);
 		fd = make_file(path);
-		count_insns(fd, atoi(argv[3]));
+		count_insns(argv[2], fd, atoi(argv[3]));
 		close(fd);
 		unlink(path);
 		return 0;
@@ -660,9 +720,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (statfs(dir, &sf))
-		die(dir);
-	fs = sf.f_type == 0x58465342 ? "xfs" : sf.f_type == 0xEF53 ? "ext4" : "other";
+	statfs_fs(dir);
 	snprintf(path, sizeof(path), "%s/mapdirect-bench.dat", dir);
 	printf("%s (%s):\n", dir, fs);
 	fd = make_file(path);

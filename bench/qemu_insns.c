@@ -9,8 +9,10 @@
  * not atomic).  The guest marks the points it wants measured with a
  * particular 7-byte NOP, nopl 0x4d44XXXX(%rax), where XXXX is the marker's
  * number (bench.h's INSN_MARK()); each time one runs, the plugin logs
- *   mapdirect-insns MARK COUNT
- * through QEMU's log (-d plugin -D FILE).  The NOP is still a NOP outside
+ *   mapdirect-insns MARK INSNS LOCKED IRQFLAG INDIRECT
+ * (all instructions; and of the kinds TCG makes dearest: atomics, those
+ * that change the interrupt flag, returns and indirect branches), through
+ * QEMU's log (-d plugin -D FILE).  The NOP is still a NOP outside
  * this plugin or on real hardware.
  *
  * QEMU 7.2's plugin API (Debian 12's QEMU), declared here because Debian
@@ -47,25 +49,80 @@ void qemu_plugin_outs(const char *string);
 
 EXPORT int qemu_plugin_version = 1;
 
-static uint64_t insns;
+/*
+ * All instructions; locked ones (atomics); cli, sti and popf; returns and
+ * indirect calls and jumps, whose targets TCG must look up at run time.
+ */
+static uint64_t insns, locked, irqflag, indirect;
 
 static void marker(unsigned int vcpu, void *udata)
 {
-	char line[64];
+	char line[128];
 
 	(void)vcpu;
-	snprintf(line, sizeof(line), "mapdirect-insns %u %" PRIu64 "\n",
-		 (unsigned int)(uintptr_t)udata, insns);
+	snprintf(line, sizeof(line), "mapdirect-insns %u %" PRIu64 " %" PRIu64
+		 " %" PRIu64 " %" PRIu64 "\n", (unsigned int)(uintptr_t)udata,
+		 insns, locked, irqflag, indirect);
 	qemu_plugin_outs(line);
+}
+
+/*
+ * What kind of x86 instruction @b is, for the kinds that TCG makes dear:
+ * 1 if locked (a LOCK prefix, or XCHG with memory), 2 if it changes the
+ * interrupt flag (CLI, STI, POPF), 3 if it is a return or an indirect
+ * call or jump, else 0.
+ */
+static int kind(const uint8_t *b, size_t len)
+{
+	static const uint8_t prefixes[] = { 0xf2, 0xf3, 0x2e, 0x36, 0x3e,
+					    0x26, 0x64, 0x65, 0x66, 0x67 };
+	int lock = 0;
+	size_t i = 0;
+
+	for (; i < len; i++) {		/* legacy prefixes, then REX */
+		if (b[i] == 0xf0)
+			lock = 1;
+		else if (!memchr(prefixes, b[i], sizeof(prefixes)) &&
+			 (b[i] & 0xf0) != 0x40)
+			break;
+	}
+	if (i == len)
+		return 0;
+	if (lock || ((b[i] == 0x86 || b[i] == 0x87) && i + 1 < len &&
+		     (b[i + 1] >> 6) != 3))
+		return 1;
+	if (b[i] == 0xfa || b[i] == 0xfb || b[i] == 0x9d)
+		return 2;
+	if (b[i] == 0xc3 || b[i] == 0xc2 || b[i] == 0xcb || b[i] == 0xca ||
+	    (b[i] == 0xff && i + 1 < len && ((b[i + 1] >> 3) & 7) >= 2 &&
+	     ((b[i + 1] >> 3) & 7) <= 5))
+		return 3;
+	return 0;
 }
 
 static void translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t i, n = qemu_plugin_tb_n_insns(tb);
+	uint64_t count[4] = { 0 };
 
 	(void)id;
+	for (i = 0; i < n; i++) {
+		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+
+		count[kind(qemu_plugin_insn_data(insn),
+			   qemu_plugin_insn_size(insn))]++;
+	}
 	qemu_plugin_register_vcpu_tb_exec_inline(tb, PLUGIN_INLINE_ADD_U64,
 						 &insns, n);
+	if (count[1])
+		qemu_plugin_register_vcpu_tb_exec_inline(tb, PLUGIN_INLINE_ADD_U64,
+							 &locked, count[1]);
+	if (count[2])
+		qemu_plugin_register_vcpu_tb_exec_inline(tb, PLUGIN_INLINE_ADD_U64,
+							 &irqflag, count[2]);
+	if (count[3])
+		qemu_plugin_register_vcpu_tb_exec_inline(tb, PLUGIN_INLINE_ADD_U64,
+							 &indirect, count[3]);
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 		const uint8_t *b = qemu_plugin_insn_data(insn);
