@@ -5,7 +5,8 @@
 # loaded into QEMU; in the guest, mapdirect_bench --count-insns runs
 # rounds of plain and MAP_DIRECT mmap+munmap, and of 4 KiB overwrites
 # without and with a lease held, and page faults (per 4 KiB page written),
-# between the plugin's markers; of mmap+munmap, the locked instructions
+# and 1 MiB RDMA WRITEs into MAP_DIRECT fs-DAX, DRAM + copy + flush and
+# device-dax, between the plugin's markers; of mmap+munmap, the locked instructions
 # (atomics), those that change the interrupt flag, and the returns and
 # indirect branches (each a run-time lookup under TCG) too.  Prints
 # the figures, and "@result" lines for bench/report.py on stdout.
@@ -28,19 +29,21 @@ step "counting instructions (QEMU plugin, 1 vCPU): mmap+munmap, 4 KiB overwrites
 MAPDIRECT_KERNEL=$img MAPDIRECT_VM_QUIET=1 MAPDIRECT_VM_SMP=1 MAPDIRECT_VM_APPEND=noreplace-smp \
 	MAPDIRECT_VM_QEMU_ARGS="-plugin $out/qemu_insns.so -d plugin -D $log" \
 	"$REPO/vm/run.sh" "for d in \$MAPDIRECT_XFS \$MAPDIRECT_EXT4; do
-		build/bench/mapdirect_bench --count-insns \$d $n || exit 1; done" |
+		build/bench/mapdirect_bench --count-insns \$d $n || exit 1; done &&
+		build/bench/rdma_bench --count-insns \$MAPDIRECT_XFS \$MAPDIRECT_DEVDAX" |
 	tee "$out/insns.out" >&2
 [ -s "$log" ] || die "QEMU logged no markers in ${log#"$REPO"/}: did the plugin load?"
 
-# Markers (mapdirect_bench.c's mark()): 9 starts a file system (XFS, then
-# ext4); each figure has an odd marker at its start and the next at its
-# end; "@insns-n MARKER OPS" in the guest's output says how many
+# Markers (mapdirect_bench.c's and rdma_bench.c's mark()): 9 starts a file
+# system (XFS, then ext4), 10 the RDMA figures; each figure has an odd
+# marker at its start and the next at its end; "@insns-n MARKER OPS" in the guest's output says how many
 # operations each figure's rounds did.
 python3 - "$log" "$out/insns.out" <<'EOF'
 import json, statistics, sys
 log, guest = sys.argv[1], sys.argv[2]
 names = {1: 'plain', 3: 'direct', 5: 'nolease', 7: 'leased',
-         11: 'plain2m', 13: 'direct2m', 15: 'plain4k', 17: 'direct4k'}
+         11: 'plain2m', 13: 'direct2m', 15: 'plain4k', 17: 'direct4k',
+         21: 'rdma_direct', 23: 'rdma_staged', 25: 'rdma_devdax'}
 ops = {}
 for line in open(guest, errors='replace'):
     f = line.split()
@@ -51,10 +54,10 @@ if set(ops) != set(names):
 fss, cur, start = [], None, {}
 for line in open(log):
     f = line.split()
-    if len(f) != 6 or f[0] != 'mapdirect-insns':
+    if len(f) != 7 or f[0] != 'mapdirect-insns':
         continue
     mark, counts = int(f[1]), [int(v) for v in f[2:]]
-    if mark == 9:
+    if mark in (9, 10):
         cur = {k: [] for k in names.values()}
         fss.append(cur)
     elif mark in names:
@@ -62,8 +65,9 @@ for line in open(log):
     elif mark - 1 in names and cur is not None:
         cur[names[mark - 1]].append([(c - s) / ops[mark - 1]
                                      for c, s in zip(counts, start.pop(mark - 1))])
-if len(fss) != 2 or any(len(v) == 0 for d in fss for v in d.values()):
-    sys.exit(f'{log}: markers missing (found {len(fss)} file systems)')
+if len(fss) != 3 or any(len(d[k]) == 0 for d in fss[:2] for k in list(names.values())[:8]) \
+        or any(len(fss[2][k]) == 0 for k in list(names.values())[8:]):
+    sys.exit(f'{log}: markers missing (found {len(fss)} of 3 sections)')
 
 
 def result(name, v, b, bname):
@@ -73,22 +77,28 @@ def result(name, v, b, bname):
 
 
 med = statistics.median
-for fs, d in zip(('xfs', 'ext4'), fss):
-    for what, fig, base, bname in (('mmap_munmap_2MiB', 'direct', 'plain', 'plain MAP_SHARED'),
-                                   ('overwrite_4KiB_leased', 'leased', 'nolease', 'no lease'),
-                                   ('fault_2MiB_aligned', 'direct2m', 'plain2m', 'plain MAP_SHARED'),
-                                   ('fault_4KiB', 'direct4k', 'plain4k', 'plain MAP_SHARED')):
+figures = (('mmap_munmap_2MiB', 'direct', 'plain', 'plain MAP_SHARED'),
+           ('overwrite_4KiB_leased', 'leased', 'nolease', 'no lease'),
+           ('fault_2MiB_aligned', 'direct2m', 'plain2m', 'plain MAP_SHARED'),
+           ('fault_4KiB', 'direct4k', 'plain4k', 'plain MAP_SHARED'))
+rdma = (('write_vs_staged', 'rdma_direct', 'rdma_staged', 'DRAM + copy + flush'),
+        ('write_vs_devdax', 'rdma_direct', 'rdma_devdax', 'device-dax'))
+for fs, d, what_list in (('xfs', fss[0], figures), ('ext4', fss[1], figures),
+                         ('rdma', fss[2], rdma)):
+    for what, fig, base, bname in what_list:
         v, b = d[fig], d[base]
-        col = [[r[i] for r in v] for i in range(4)]
-        bcol = [[r[i] for r in b] for i in range(4)]
+        col = [[r[i] for r in v] for i in range(5)]
+        bcol = [[r[i] for r in b] for i in range(5)]
         print(f'  {fs} {what}: {med(col[0]):.0f} vs {med(bcol[0]):.0f} instructions '
               f'({bname}) -> {med(col[0]) / med(bcol[0]):.3f}x; locked {med(col[1]):.1f} '
               f'vs {med(bcol[1]):.1f}, interrupt flag {med(col[2]):.1f} vs {med(bcol[2]):.1f}, '
-              f'returns and indirect branches {med(col[3]):.0f} vs {med(bcol[3]):.0f}',
+              f'returns and indirect branches {med(col[3]):.0f} vs {med(bcol[3]):.0f}, '
+              f'memory accesses {med(col[4]):.0f} vs {med(bcol[4]):.0f}',
               file=sys.stderr)
         result(f'{fs}/{what}_insns', col[0], bcol[0], bname)
         if what == 'mmap_munmap_2MiB':
             result(f'{fs}/{what}_locked_insns', col[1], bcol[1], bname)
             result(f'{fs}/{what}_irqflag_insns', col[2], bcol[2], bname)
             result(f'{fs}/{what}_indirect_insns', col[3], bcol[3], bname)
+            result(f'{fs}/{what}_memory_accesses', col[4], bcol[4], bname)
 EOF

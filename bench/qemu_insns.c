@@ -9,10 +9,10 @@
  * not atomic).  The guest marks the points it wants measured with a
  * particular 7-byte NOP, nopl 0x4d44XXXX(%rax), where XXXX is the marker's
  * number (bench.h's INSN_MARK()); each time one runs, the plugin logs
- *   mapdirect-insns MARK INSNS LOCKED IRQFLAG INDIRECT
- * (all instructions; and of the kinds TCG makes dearest: atomics, those
- * that change the interrupt flag, returns and indirect branches), through
- * QEMU's log (-d plugin -D FILE).  The NOP is still a NOP outside
+ *   mapdirect-insns MARK INSNS LOCKED IRQFLAG INDIRECT MEMOPS
+ * (all instructions; of the kinds TCG makes dearest: atomics, those that
+ * change the interrupt flag, returns and indirect branches; and the
+ * guest's memory accesses, each a software TLB lookup), through QEMU's log (-d plugin -D FILE).  The NOP is still a NOP outside
  * this plugin or on real hardware.
  *
  * QEMU 7.2's plugin API (Debian 12's QEMU), declared here because Debian
@@ -33,6 +33,7 @@ struct qemu_info_t;
 
 enum { PLUGIN_CB_NO_REGS = 0 };	/* enum qemu_plugin_cb_flags */
 enum { PLUGIN_INLINE_ADD_U64 = 0 };	/* enum qemu_plugin_op */
+enum { PLUGIN_MEM_RW = 3 };		/* enum qemu_plugin_mem_rw */
 
 void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id,
 	void (*cb)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb));
@@ -45,6 +46,8 @@ void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb, int op,
 					      void *ptr, uint64_t imm);
 void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn,
 	void (*cb)(unsigned int vcpu, void *udata), int flags, void *udata);
+void qemu_plugin_register_vcpu_mem_inline(struct qemu_plugin_insn *insn, int rw,
+					  int op, void *ptr, uint64_t imm);
 void qemu_plugin_outs(const char *string);
 
 EXPORT int qemu_plugin_version = 1;
@@ -53,7 +56,7 @@ EXPORT int qemu_plugin_version = 1;
  * All instructions; locked ones (atomics); cli, sti and popf; returns and
  * indirect calls and jumps, whose targets TCG must look up at run time.
  */
-static uint64_t insns, locked, irqflag, indirect;
+static uint64_t insns, locked, irqflag, indirect, memops;
 
 static void marker(unsigned int vcpu, void *udata)
 {
@@ -61,8 +64,9 @@ static void marker(unsigned int vcpu, void *udata)
 
 	(void)vcpu;
 	snprintf(line, sizeof(line), "mapdirect-insns %u %" PRIu64 " %" PRIu64
-		 " %" PRIu64 " %" PRIu64 "\n", (unsigned int)(uintptr_t)udata,
-		 insns, locked, irqflag, indirect);
+		 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+		 (unsigned int)(uintptr_t)udata, insns, locked, irqflag, indirect,
+		 memops);
 	qemu_plugin_outs(line);
 }
 
@@ -111,6 +115,10 @@ static void translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 
 		count[kind(qemu_plugin_insn_data(insn),
 			   qemu_plugin_insn_size(insn))]++;
+		/* Each load or store: a software TLB lookup under TCG. */
+		qemu_plugin_register_vcpu_mem_inline(insn, PLUGIN_MEM_RW,
+						     PLUGIN_INLINE_ADD_U64,
+						     &memops, 1);
 	}
 	qemu_plugin_register_vcpu_tb_exec_inline(tb, PLUGIN_INLINE_ADD_U64,
 						 &insns, n);

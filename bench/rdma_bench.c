@@ -20,6 +20,10 @@
  *     revoked by a truncate after lease-break-time (1 s): the truncate's
  *     time beyond 1 s, against a plain truncate of the same file (same
  *     size, no lease) measured just after.
+ *
+ * rdma_bench --count-insns DIR DEVDAX runs 1 MiB WRITEs into each target
+ * of 1. between the markers of the instruction-counting QEMU plugin
+ * (bench/insns.sh).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,25 +120,54 @@ static double run(int op, size_t msg, char *raddr, uint32_t rkey, char *file)
 	return REGION / (now() - t0) / 1e6;
 }
 
+/* The three places RDMA moves data to or from, set up side by side. */
+struct targets {
+	char path[4096];
+	char *fmap;		/* MAP_DIRECT mapping of the file */
+	char *smap;		/* MAP_SYNC mapping of the same file, for staging */
+	char *dram;		/* the staging buffer */
+	char *dmap;		/* device-dax */
+	struct ibv_mr *fmr, *dmr, *xmr;
+	int fd, xfd;
+};
+
+static void targets_setup(struct targets *t, const char *dir, const char *devdax)
+{
+	t->fd = make_file(dir, "rdma-bench.dat", REGION, t->path);
+	t->xfd = open(devdax, O_RDWR);
+	if (t->xfd < 0)
+		die(devdax);
+	t->fmap = map(t->fd, REGION, MAP_SHARED_VALIDATE | MAP_DIRECT);
+	t->smap = map(t->fd, REGION, MAP_SHARED_VALIDATE | MAP_SYNC);
+	t->dram = map(-1, REGION, MAP_PRIVATE | MAP_ANONYMOUS);
+	t->dmap = map(t->xfd, REGION, MAP_SHARED);
+	memset(t->dram, 0, REGION);
+	t->fmr = reg(t->fmap, REGION);
+	t->dmr = reg(t->dram, REGION);
+	t->xmr = reg(t->dmap, REGION);
+	memset(cbuf, 0x42, MAXMSG);
+}
+
+static void targets_teardown(struct targets *t)
+{
+	ibv_dereg_mr(t->fmr);
+	ibv_dereg_mr(t->dmr);
+	ibv_dereg_mr(t->xmr);
+	munmap(t->fmap, REGION);
+	munmap(t->smap, REGION);
+	munmap(t->dram, REGION);
+	munmap(t->dmap, REGION);
+	close(t->xfd);
+	close(t->fd);
+	unlink(t->path);
+}
+
 static void bench_throughput(const char *dir, const char *devdax)
 {
 	static const size_t msgs[] = { 64 << 10, 1 << 20 };
-	char path[4096], *fmap, *smap, *dram, *dmap;
-	struct ibv_mr *fmr, *dmr, *xmr;
-	int fd = make_file(dir, "rdma-bench.dat", REGION, path);
-	int xfd = open(devdax, O_RDWR);
+	struct targets t;
 
-	if (xfd < 0)
-		die(devdax);
-	fmap = map(fd, REGION, MAP_SHARED_VALIDATE | MAP_DIRECT);
-	smap = map(fd, REGION, MAP_SHARED_VALIDATE | MAP_SYNC);
-	dram = map(-1, REGION, MAP_PRIVATE | MAP_ANONYMOUS);
-	dmap = map(xfd, REGION, MAP_SHARED);
-	memset(dram, 0, REGION);
-	fmr = reg(fmap, REGION);
-	dmr = reg(dram, REGION);
-	xmr = reg(dmap, REGION);
-	memset(cbuf, 0x42, MAXMSG);
+	targets_setup(&t, dir, devdax);
 	printf("  throughput over %u MiB (median of %d rounds, MB/s):\n", REGION >> 20, ROUNDS);
 	for (int o = 0; o < 2; o++) {
 		int op = o ? IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE;
@@ -148,13 +181,13 @@ static void bench_throughput(const char *dir, const char *devdax)
 				for (int k = 0; k < 3; k++)	/* each goes first in turn */
 					switch ((r + k) % 3) {
 					case 0:
-						d[r] = run(op, msgs[m], fmap, fmr->rkey, NULL);
+						d[r] = run(op, msgs[m], t.fmap, t.fmr->rkey, NULL);
 						break;
 					case 1:
-						s[r] = run(op, msgs[m], dram, dmr->rkey, smap);
+						s[r] = run(op, msgs[m], t.dram, t.dmr->rkey, t.smap);
 						break;
 					default:
-						x[r] = run(op, msgs[m], dmap, xmr->rkey, NULL);
+						x[r] = run(op, msgs[m], t.dmap, t.xmr->rkey, NULL);
 					}
 			printf("    %-5s %4zu KiB: MAP_DIRECT %7.1f, DRAM+copy %7.1f (%.2fx), "
 			       "device-dax %7.1f (%.2fx)\n", opn, msgs[m] >> 10,
@@ -168,18 +201,59 @@ static void bench_throughput(const char *dir, const char *devdax)
 			       ROUNDS);
 		}
 	}
-	if (memcmp(smap + REGION - MAXMSG, cbuf, MAXMSG))
+	if (memcmp(t.smap + REGION - MAXMSG, cbuf, MAXMSG))
 		die("the data is not in the file");
-	ibv_dereg_mr(fmr);
-	ibv_dereg_mr(dmr);
-	ibv_dereg_mr(xmr);
-	munmap(fmap, REGION);
-	munmap(smap, REGION);
-	munmap(dram, REGION);
-	munmap(dmap, REGION);
-	close(xfd);
-	close(fd);
-	unlink(path);
+	targets_teardown(&t);
+}
+
+/*
+ * Markers for bench/qemu_insns.c (constants in the instruction): 10 starts
+ * the RDMA figures; each has an odd number at its start, the next at its
+ * end.
+ */
+static void mark(int id)
+{
+	switch (id) {
+	case 10: INSN_MARK(10); break;
+	case 21: INSN_MARK(21); break;	/* WRITE into MAP_DIRECT */
+	case 22: INSN_MARK(22); break;
+	case 23: INSN_MARK(23); break;	/* WRITE into DRAM, copy, flush */
+	case 24: INSN_MARK(24); break;
+	case 25: INSN_MARK(25); break;	/* WRITE into device-dax */
+	case 26: INSN_MARK(26); break;
+	}
+}
+
+/*
+ * For bench/insns.sh: rounds of 1 MiB RDMA WRITEs over REGION into each
+ * target, each going first in turn, between markers.  Waiting for a
+ * completion sleeps (rdma_get_send_comp()), so an idle vCPU counts
+ * nothing.  Prints "@insns-n MARKER MESSAGES" for each.
+ */
+static void count_insns(const char *dir, const char *devdax)
+{
+	struct targets t;
+
+	targets_setup(&t, dir, devdax);
+	mark(10);
+	for (int r = 0; r < 3; r++)
+		for (int k = 0; k < 3; k++) {
+			int w = (r + k) % 3;
+
+			mark(21 + 2 * w);
+			if (w == 0)
+				run(IBV_WR_RDMA_WRITE, MAXMSG, t.fmap, t.fmr->rkey, NULL);
+			else if (w == 1)
+				run(IBV_WR_RDMA_WRITE, MAXMSG, t.dram, t.dmr->rkey, t.smap);
+			else
+				run(IBV_WR_RDMA_WRITE, MAXMSG, t.dmap, t.xmr->rkey, NULL);
+			mark(22 + 2 * w);
+		}
+	if (memcmp(t.smap + REGION - MAXMSG, cbuf, MAXMSG))
+		die("the data is not in the file");
+	targets_teardown(&t);
+	for (int m = 21; m <= 25; m += 2)
+		printf("@insns-n %d %u\n", m, REGION / MAXMSG);
 }
 
 static double reg_time(void *addr, size_t len)
@@ -283,8 +357,11 @@ int main(int argc, char **argv)
 	const char *srv = getenv("MAPDIRECT_RXE0_ADDR");
 	const char *cli = getenv("MAPDIRECT_RXE1_ADDR");
 
+	int count = argc == 4 && !strcmp(argv[1], "--count-insns");
+
 	if (argc != 4) {
-		fprintf(stderr, "usage: rdma_bench DIR DEVDAX BIGDIR   (in the VM; root)\n");
+		fprintf(stderr, "usage: rdma_bench DIR DEVDAX BIGDIR   (in the VM; root)\n"
+			"       rdma_bench --count-insns DIR DEVDAX   (bench/insns.sh)\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -293,10 +370,14 @@ int main(int argc, char **argv)
 	cbuf = aligned_alloc(4096, MAXMSG);
 	if (!cbuf || !(cmr = ibv_reg_mr(p.cli->pd, cbuf, MAXMSG, ACCESS)))
 		die("client buffer");
-	printf("RDMA (Soft-RoCE, rxe1 -> rxe0):\n");
-	bench_throughput(argv[1], argv[2]);
-	bench_register(argv[3], argv[2]);
-	bench_revoke(argv[3]);
+	if (count) {
+		count_insns(argv[2], argv[3]);
+	} else {
+		printf("RDMA (Soft-RoCE, rxe1 -> rxe0):\n");
+		bench_throughput(argv[1], argv[2]);
+		bench_register(argv[3], argv[2]);
+		bench_revoke(argv[3]);
+	}
 	ibv_dereg_mr(cmr);
 	rpair_close(&p);
 	free(cbuf);

@@ -31,9 +31,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # What TCG does to each family of figures, said next to each figure.
 TCG = {
     'mmap': 'Syscall-bound: under TCG every instruction of the mmap path is '
-            'emulated, so the fixed cost of taking a lease (allocations, '
-            'lock list updates) weighs more than on hardware; ratios are an '
-            'upper bound.',
+            'emulated, and returns, indirect calls and atomics cost far '
+            'more than other instructions; the lease code has more of them, '
+            'so time ratios are an upper bound.  The instruction counts '
+            '(bench/insns.sh) are exact.',
     'fault': 'CPU-bound: fault handling is emulated instruction by '
              'instruction; the ratio is meaningful, the MiB/s are not.',
     'overwrite': 'CPU-bound (copy and syscall): ratio only.',
@@ -56,32 +57,34 @@ TCG = {
 WHY = {
     'mmap': 'A MAP_DIRECT mmap takes a layout lease and munmap releases '
             'it: two allocations (struct mapdirect_lease, from its own '
-            'cache, and the file_lease), the mapping\'s descriptor looked '
-            'up for the break signal (iterate_fd), an insertion into and a '
-            "removal from the inode's lease list and /proc/locks' list "
-            '(generic_setlease, under file_rwsem, flc_lock and a per-CPU '
-            'lock), the global list of leases, a file reference.  It is a '
-            'fixed cost per mapping, whatever its size.  The profile below '
-            'counts, per function, the samples a MAP_DIRECT run of 300,000 '
-            'mmap+munmap has beyond a plain run of as many: on 2026-12-01 '
-            'three quarters of the difference were those functions '
-            '(generic_setlease, mapdirect_mmap, spin locks, slab, '
-            'locks_dispose_list, iterate_fd, lease_modify), the rest spread '
-            'over the mm code both runs execute alike.  Removed that day: '
-            "the file owner's interrupt-disabling lock (half of "
-            "mapdirect_mmap's own samples under TCG, where enabling "
-            'interrupts ends a translation block) and the lease notifier '
-            'chain (kernel_setlease, SRCU).  The per-round ratios stay '
-            'centred on 1.3-1.45 (interquartile 1.3-1.5 in 100 rounds), so '
-            'what is left is the work of a lease itself; next steps would be '
-            'one lease per file and process shared by all its MAP_DIRECT '
-            'mappings (programs that map windows of a file), and the '
-            'file_lease embedded in the mapdirect_lease (a change to '
-            'fs/locks).  Under TCG every instruction and atomic of that work '
-            'is emulated while a plain mmap+munmap of a DAX file maps '
-            'nothing, so the ratio is at its worst here; programs map a '
-            'file once and keep it (leases exist to be held): the cost is '
-            'paid per mapping, about 7 us under TCG, not per access.',
+            'cache, and the file_lease), the descriptor looked up for the '
+            'break signal, an insertion into and a removal from the '
+            "inode's lease list and /proc/locks' list (under file_rwsem, "
+            'flc_lock and a per-CPU lock), the global list of leases, a '
+            'file reference: a fixed cost per mapping, whatever its size.  '
+            'Counted exactly (bench/insns.sh, table above), that is about '
+            '1,300 instructions on top of a plain pair\'s 9,100: 1.14x, '
+            'inside the goal, with 17% more memory accesses, 29% more '
+            'returns and indirect branches and 20 more atomics.  The time '
+            'ratio under TCG is higher (1.3-1.45 in every run since '
+            '2026-11-30) although the guest never idles in either loop '
+            '(/proc/stat, 2026-12-01): TCG does not charge every '
+            'instruction alike, and the lease code is dear for it: '
+            'pointer-chasing through objects the plain path does not '
+            'touch (two slab caches, the lock context, per-CPU lock '
+            'lists, the file table), each new page a software-TLB refill, '
+            'and many small functions, each return a run-time lookup of '
+            'its target.  Sampling QEMU itself on the host did not single '
+            'out one of these (its own code took 48-51% of the host time '
+            'in both loops).  The instruction ratio is the figure to go '
+            'by; the perf profile below (guest side) names the functions: '
+            'generic_setlease, mapdirect_mmap, spin locks, slab, '
+            'locks_dispose_list, lease_modify.  Removed on 2026-12-01: the '
+            "file owner's interrupt-disabling lock, the lease notifier "
+            "chain (SRCU), and fasync's two locks (one of them global) on "
+            'every lease release.  Programs map a file once and keep it '
+            '(leases exist to be held): the cost is paid per mapping, not '
+            'per access.',
     'overwrite': 'Since patch 0043 XFS decides in ->iomap_begin, after the '
                  'lookup it does anyway, whether a write must break the '
                  'lease (IOCB_NOWAIT writes excepted), as ext4 does: a '
@@ -96,14 +99,21 @@ WHY = {
              'and the host of these VMs drifts by tens of percent within '
              'seconds): the median of 21 rounds can still fall either '
              'side of 0.95; the 2 MiB figure, 16 faults a round, is '
-             'steadier.  Compare several runs.',
+             'steadier.  Counted exactly (bench/insns.sh), a MAP_DIRECT '
+             '4 KiB fault runs no more instructions than a plain one '
+             '(0.98-1.00x on 2026-12-01): a miss here is the host, not '
+             'the kernel.',
     'rdma': 'Soft-RoCE copies every byte and computes the ICRC in emulated '
-            'code, so the memory the data lands in hardly matters; the '
-            'per-round ratios of 1 MiB writes spread from 0.8 to 1.4 even '
-            'with 9 rounds taken in turn (each side goes first in turn).  '
-            'At 64 KiB, where the staging copy and flush weigh more, '
-            'MAP_DIRECT is 1.8-1.9x as fast as DRAM + copy + flush in every '
-            'run.',
+            'code, so the memory the data lands in hardly matters.  '
+            'Counted exactly (bench/insns.sh), a 1 MiB WRITE into '
+            'MAP_DIRECT runs 16.4 million instructions in the guest, 1.1% '
+            'fewer than the same WRITE into DRAM followed by the copy and '
+            'the flush, and as many as into device-dax (2026-12-01): the '
+            'staging copy is 1% of the work, and a 1% difference cannot '
+            'show through per-round time ratios that spread from 0.8 to '
+            '1.4 with 9 rounds taken in turn.  At 64 KiB, where the '
+            'staging copy and flush weigh more, MAP_DIRECT is 1.8-1.9x as '
+            'fast as DRAM + copy + flush in every run.',
     'register': 'Registration pins each 4 KiB page (FOLL_LONGTERM | '
                 'FOLL_LEASED through the slow gup path, as device-dax '
                 'uses) after attaching to the lease; in three runs of '

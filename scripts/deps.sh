@@ -23,6 +23,7 @@ packages=(
 	ndctl daxctl xfsprogs e2fsprogs iproute2 procps util-linux
 	rdma-core ibverbs-providers ibverbs-utils rdmacm-utils
 	gnuplot-nox	# bench/report.py's charts (make bench; tests/bench_report.sh)
+	linux-perf	# bench/profile.sh (perf in the guest, whose root is the host's)
 	# userspace build
 	libibverbs-dev librdmacm-dev pkgconf
 	# make lint
