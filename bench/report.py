@@ -386,7 +386,7 @@ def report(results, goals, pngs, outdir, raw):
             lines.append(f"- {g['title']}: {WHY.get(family(g['spec']), 'no explanation yet.')}"
                          + insns_note(results, g['spec']))
         lines.append('')
-    counted = [m for m in results if m['name'].endswith('_insns')]
+    counted = [m for m in results if m['name'].endswith(('_insns', '_accesses'))]
     if counted:
         lines += ['### Instructions executed (bench/insns.sh)', '',
                   'A QEMU plugin counts every instruction the guest executes '
@@ -396,7 +396,7 @@ def report(results, goals, pngs, outdir, raw):
                   'What it cannot show is what an instruction costs: '
                   'TCG makes atomics, interrupt enabling and helper calls '
                   'dearer than plain arithmetic.', '',
-                  '| figure | instructions per op | baseline | ratio |',
+                  '| figure | per operation | baseline | ratio |',
                   '|---|---|---|---|']
         for m in counted:
             lines.append(f"| {m['name']} | {m['value']:.0f} | "

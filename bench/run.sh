@@ -26,6 +26,7 @@ MAPDIRECT_KERNEL=$img MAPDIRECT_VM_QUIET=1 "$REPO/vm/run.sh" \
 	tee "$raw" | grep --line-buffered -v '^@result'
 # The instructions behind the mmap and overwrite ratios: exact, where the
 # times above move with the host.
-"$REPO/bench/insns.sh" | tee -a "$raw" | grep -v '^@result'
+# (Its stdout is only @result lines: the figures go to stderr.)
+"$REPO/bench/insns.sh" >>"$raw"
 step "results, charts and report"
 "$REPO/bench/report.py" "$raw" "$out" "$out/stock.txt"
