@@ -5,6 +5,7 @@
 #   make bench-stock    no-lease costs: patched kernel against stock 6.12
 #   make bench-profile  perf profile of MAP_DIRECT mmap+munmap in the VM
 #   make bench-insns    instructions MAP_DIRECT adds (QEMU plugin, exact)
+#   make bench-insns-profile  ... per kernel function, for mmap+munmap
 #   make check          build the patched kernel and the tests, run every test
 #                       in the VM; ends with "N passed, N failed"
 #   make check T='reg_mr_* !reg_mr_race'   only the test programs whose
@@ -37,7 +38,7 @@
 SHELL := /bin/bash
 export CMD T
 
-.PHONY: check-iommu all deps kernel kernel-modular kernel-deb kernel-kasan kernel-bench lib tool install deb tests demo-bin demo bench-bin bench bench-stock bench-profile bench-insns check stress stress-kasan vm export lint clean distclean
+.PHONY: check-iommu all deps kernel kernel-modular kernel-deb kernel-kasan kernel-bench lib tool install deb tests demo-bin demo bench-bin bench bench-stock bench-profile bench-insns bench-insns-profile check stress stress-kasan vm export lint clean distclean
 
 all: kernel tests
 
@@ -113,6 +114,9 @@ bench-profile: kernel-bench bench-bin
 
 bench-insns: kernel-bench bench-bin
 	@bench/insns.sh
+
+bench-insns-profile: kernel-bench bench-bin
+	@bench/insns-profile.sh
 
 bench-stock: kernel-bench bench-bin
 	@bench/stock.sh

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -48,6 +49,11 @@ void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn,
 	void (*cb)(unsigned int vcpu, void *udata), int flags, void *udata);
 void qemu_plugin_register_vcpu_mem_inline(struct qemu_plugin_insn *insn, int rw,
 					  int op, void *ptr, uint64_t imm);
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
+void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb,
+	void (*cb)(unsigned int vcpu, void *udata), int flags, void *udata);
+void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id,
+	void (*cb)(qemu_plugin_id_t id, void *udata), void *udata);
 void qemu_plugin_outs(const char *string);
 
 EXPORT int qemu_plugin_version = 1;
@@ -58,11 +64,52 @@ EXPORT int qemu_plugin_version = 1;
  */
 static uint64_t insns, locked, irqflag, indirect, memops;
 
+/*
+ * With the argument profile=on (bench/insns-profile.sh), also the
+ * instructions each translated block runs between markers 1 and 2 (phase
+ * 0) and between 3 and 4 (phase 1), logged at exit as
+ *   mapdirect-block VADDR PHASE0 PHASE1
+ * for an exact profile of where the two differ.
+ */
+struct block {
+	uint64_t vaddr, n, count[2];
+	struct block *next;
+};
+static struct block *blocks;
+static int profiling, phase = -1;
+
+static void block_exec(unsigned int vcpu, void *udata)
+{
+	struct block *b = udata;
+
+	(void)vcpu;
+	if (phase >= 0)
+		b->count[phase] += b->n;
+}
+
+static void dump_blocks(qemu_plugin_id_t id, void *udata)
+{
+	char line[96];
+
+	(void)id;
+	(void)udata;
+	for (struct block *b = blocks; b; b = b->next) {
+		if (!b->count[0] && !b->count[1])
+			continue;
+		snprintf(line, sizeof(line), "mapdirect-block %" PRIx64 " %" PRIu64
+			 " %" PRIu64 "\n", b->vaddr, b->count[0], b->count[1]);
+		qemu_plugin_outs(line);
+	}
+}
+
 static void marker(unsigned int vcpu, void *udata)
 {
+	unsigned int id = (unsigned int)(uintptr_t)udata;
 	char line[128];
 
 	(void)vcpu;
+	if (id >= 1 && id <= 4)
+		phase = id & 1 ? (int)id / 2 : -1;
 	snprintf(line, sizeof(line), "mapdirect-insns %u %" PRIu64 " %" PRIu64
 		 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
 		 (unsigned int)(uintptr_t)udata, insns, locked, irqflag, indirect,
@@ -131,6 +178,18 @@ static void translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	if (count[3])
 		qemu_plugin_register_vcpu_tb_exec_inline(tb, PLUGIN_INLINE_ADD_U64,
 							 &indirect, count[3]);
+	if (profiling) {
+		struct block *b = calloc(1, sizeof(*b));
+
+		if (b) {
+			b->vaddr = qemu_plugin_tb_vaddr(tb);
+			b->n = n;
+			b->next = blocks;
+			blocks = b;
+			qemu_plugin_register_vcpu_tb_exec_cb(tb, block_exec,
+							     PLUGIN_CB_NO_REGS, b);
+		}
+	}
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 		const uint8_t *b = qemu_plugin_insn_data(insn);
@@ -150,8 +209,11 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
 			       char **argv)
 {
 	(void)info;
-	(void)argc;
-	(void)argv;
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "profile=on"))
+			profiling = 1;
 	qemu_plugin_register_vcpu_tb_trans_cb(id, translate);
+	if (profiling)
+		qemu_plugin_register_atexit_cb(id, dump_blocks, NULL);
 	return 0;
 }

@@ -74,12 +74,18 @@ WHY = {
             'touch (two slab caches, the lock context, per-CPU lock '
             'lists, the file table), each new page a software-TLB refill, '
             'and many small functions, each return a run-time lookup of '
-            'its target.  Sampling QEMU itself on the host did not single '
-            'out one of these (its own code took 48-51% of the host time '
-            'in both loops).  The instruction ratio is the figure to go '
-            'by; the perf profile below (guest side) names the functions: '
-            'generic_setlease, mapdirect_mmap, spin locks, slab, '
-            'locks_dispose_list, lease_modify.  Removed on 2026-12-01: the '
+            'its target.  Sampling QEMU itself on the host (perf, '
+            '2026-12-01) did not single out one of these: the share of '
+            'its own code (lookups, helpers) against the translated '
+            'guest code was 9 points higher in the MAP_DIRECT loop in '
+            'one run and the same in another.  The instruction ratio is the figure to go '
+            'by.  The exact profile below (instructions per function, '
+            'bench/insns-profile.sh) puts the extra in generic_setlease '
+            '(add and delete, about 210), mapdirect_mmap (155), slab '
+            'allocation, zeroing and freeing of the two objects (about '
+            '380), the descriptor lookup for si_fd (iterate_fd, about '
+            '100), and the rest of fs/locks (lease_modify, unlinking, '
+            'disposal, spin locks: about 200).  Removed on 2026-12-01: the '
             "file owner's interrupt-disabling lock, the lease notifier "
             "chain (SRCU), and fasync's two locks (one of them global) on "
             'every lease release.  Programs map a file once and keep it '
@@ -412,7 +418,9 @@ def report(results, goals, pngs, outdir, raw):
                   'function has in the MAP_DIRECT run beyond the plain one '
                   '(same number of calls).  Under TCG a sample lands where '
                   'the emulator next checks for interrupts: trust functions, '
-                  'not single instructions.', '']
+                  'not single instructions.  The section on instructions '
+                  'per function is exact instead: counted by the QEMU '
+                  'plugin (bench/insns-profile.sh).', '']
         for sec in profile:
             lines += [f'**{sec[0]}**', '', '```'] + sec[1:] + ['```', '']
     for key, png in pngs:

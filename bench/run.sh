@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench: boot the VM on the bench kernel, run the benchmarks (bench/*.c) on XFS, ext4,
 # device-dax and Soft-RoCE, and bench/profile.sh (where the leased paths
-# spend their time, for the report), and bench/insns.sh (the
-# instructions they execute, counted by a QEMU plugin), then bench/report.py turns their figures into
+# spend their time, for the report), bench/insns.sh (the instructions
+# they execute, counted by a QEMU plugin) and bench/insns-profile.sh (the
+# same, per kernel function), then bench/report.py turns their figures into
 # build/bench/results.json, PNG charts and build/bench/report.md, and says
 # which goals of bench/goals are met.  build/bench/raw.txt keeps the output;
 # build/bench/stock.txt (make bench-stock), if present, adds the no-lease
@@ -28,5 +29,7 @@ MAPDIRECT_KERNEL=$img MAPDIRECT_VM_QUIET=1 "$REPO/vm/run.sh" \
 # times above move with the host.
 # (Its stdout is only @result lines: the figures go to stderr.)
 "$REPO/bench/insns.sh" >>"$raw"
+# Which kernel functions run the instructions MAP_DIRECT adds to mmap+munmap.
+"$REPO/bench/insns-profile.sh" | tee -a "$raw"
 step "results, charts and report"
 "$REPO/bench/report.py" "$raw" "$out" "$out/stock.txt"
