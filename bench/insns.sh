@@ -70,8 +70,8 @@ if len(fss) != 3 or any(len(d[k]) == 0 for d in fss[:2] for k in list(names.valu
     sys.exit(f'{log}: markers missing (found {len(fss)} of 3 sections)')
 
 
-def result(name, v, b, bname):
-    print('@result ' + json.dumps({'name': name, 'unit': 'instructions', 'samples': v,
+def result(name, v, b, bname, unit='instructions'):
+    print('@result ' + json.dumps({'name': name, 'unit': unit, 'samples': v,
                                    'baseline': {'name': bname, 'samples': b},
                                    'paired': True}))
 
@@ -100,5 +100,5 @@ for fs, d, what_list in (('xfs', fss[0], figures), ('ext4', fss[1], figures),
             result(f'{fs}/{what}_locked_insns', col[1], bcol[1], bname)
             result(f'{fs}/{what}_irqflag_insns', col[2], bcol[2], bname)
             result(f'{fs}/{what}_indirect_insns', col[3], bcol[3], bname)
-            result(f'{fs}/{what}_memory_accesses', col[4], bcol[4], bname)
+            result(f'{fs}/{what}_memory_accesses', col[4], bcol[4], bname, 'accesses')
 EOF
