@@ -94,4 +94,40 @@ static inline void result(const char *name, const char *unit, double x,
 			 : : "i" ((n) & 0xff), "i" (((n) >> 8) & 0xff)	\
 			 : "memory")
 
+/*
+ * INSN_MARK(@id) for an @id known only at run time (the number is part of
+ * the instruction).  The markers the benchmarks use: 9 starts a file
+ * system's figures, 10 the RDMA ones; each figure has an odd number at its
+ * start and the next one at its end.
+ */
+static inline void insn_mark(int id)
+{
+	switch (id) {
+	case 1: INSN_MARK(1); break;	/* plain mmap+munmap */
+	case 2: INSN_MARK(2); break;
+	case 3: INSN_MARK(3); break;	/* MAP_DIRECT mmap+munmap */
+	case 4: INSN_MARK(4); break;
+	case 5: INSN_MARK(5); break;	/* 4 KiB overwrites, no lease */
+	case 6: INSN_MARK(6); break;
+	case 7: INSN_MARK(7); break;	/* 4 KiB overwrites, leased */
+	case 8: INSN_MARK(8); break;
+	case 9: INSN_MARK(9); break;
+	case 10: INSN_MARK(10); break;
+	case 11: INSN_MARK(11); break;	/* faults 2 MiB aligned, plain */
+	case 12: INSN_MARK(12); break;
+	case 13: INSN_MARK(13); break;	/* faults 2 MiB aligned, MAP_DIRECT */
+	case 14: INSN_MARK(14); break;
+	case 15: INSN_MARK(15); break;	/* faults 4 KiB, plain */
+	case 16: INSN_MARK(16); break;
+	case 17: INSN_MARK(17); break;	/* faults 4 KiB, MAP_DIRECT */
+	case 18: INSN_MARK(18); break;
+	case 21: INSN_MARK(21); break;	/* RDMA WRITE into MAP_DIRECT */
+	case 22: INSN_MARK(22); break;
+	case 23: INSN_MARK(23); break;	/* into DRAM, copy, flush */
+	case 24: INSN_MARK(24); break;
+	case 25: INSN_MARK(25); break;	/* into device-dax */
+	case 26: INSN_MARK(26); break;
+	}
+}
+
 #endif

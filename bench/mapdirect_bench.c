@@ -147,10 +147,8 @@ static long minflt(void)
  * Map @fd's FLEN bytes at a 2 MiB aligned address (+ @skew), write a byte
  * to every 4 KiB page, unmap: MiB/s of the writes (the faults: mmap and
  * munmap are measured apart); faults per 2 MiB in *@per2m.  The writes
- * run between markers @marker and @marker + 1 (0: none; see mark()).
+ * run between markers @marker and @marker + 1 (0: none; see insn_mark()).
  */
-static void mark(int id);
-
 /* Sets fs from @dir's file system. */
 static void statfs_fs(const char *dir)
 {
@@ -175,10 +173,10 @@ static double touch(int fd, int flags, size_t skew, double *per2m, int marker)
 		die("mmap (fault benchmark)");
 	f0 = minflt();
 	t0 = now();
-	mark(marker);
+	insn_mark(marker);
 	for (size_t off = 0; off < FLEN - skew; off += 4096)
 		p[off] = 1;
-	mark(marker + 1);
+	insn_mark(marker + 1);
 	t = now() - t0;
 	munmap(p, FLEN - skew);
 	*per2m = (double)(minflt() - f0) / ((FLEN - skew) >> 21);
@@ -556,34 +554,6 @@ static void bench_costs(const char *dir, const char *path)
 	       cost(path, 200, op_append), cost(path, 200, op_punch));
 }
 
-/*
- * Markers for bench/qemu_insns.c, whose numbers must be constants in the
- * instruction: 9 starts a file system; each figure of count_insns() has an
- * odd number, at its start, and the next one, at its end.
- */
-static void mark(int id)
-{
-	switch (id) {
-	case 1: INSN_MARK(1); break;	/* plain mmap+munmap */
-	case 2: INSN_MARK(2); break;
-	case 3: INSN_MARK(3); break;	/* MAP_DIRECT mmap+munmap */
-	case 4: INSN_MARK(4); break;
-	case 5: INSN_MARK(5); break;	/* 4 KiB overwrites, no lease */
-	case 6: INSN_MARK(6); break;
-	case 7: INSN_MARK(7); break;	/* 4 KiB overwrites, leased */
-	case 8: INSN_MARK(8); break;
-	case 9: INSN_MARK(9); break;
-	case 11: INSN_MARK(11); break;	/* faults 2 MiB aligned, plain */
-	case 12: INSN_MARK(12); break;
-	case 13: INSN_MARK(13); break;	/* faults 2 MiB aligned, MAP_DIRECT */
-	case 14: INSN_MARK(14); break;
-	case 15: INSN_MARK(15); break;	/* faults 4 KiB, plain */
-	case 16: INSN_MARK(16); break;
-	case 17: INSN_MARK(17); break;	/* faults 4 KiB, MAP_DIRECT */
-	case 18: INSN_MARK(18); break;
-	}
-}
-
 static void mmap_loop(int fd, int flags, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -607,7 +577,7 @@ static void overwrite_loop(int fd, int n)
 /*
  * For bench/insns.sh, under bench/qemu_insns.c: ROUNDS rounds of each
  * figure and its baseline, each going first in turn, between their
- * markers (see mark()): @n plain and @n MAP_DIRECT mmap+munmap; @n 4 KiB
+ * markers (see insn_mark()): @n plain and @n MAP_DIRECT mmap+munmap; @n 4 KiB
  * overwrites without and with a MAP_DIRECT lease held; a byte written to
  * every 4 KiB page of a FLEN file mapped plain and MAP_DIRECT, 2 MiB
  * aligned and not.  Prints "@insns-n MARKER OPS" for each figure: the
@@ -622,29 +592,29 @@ static void count_insns(const char *dir, int fd, int n)
 	int bigfd;
 	void *p;
 
-	mark(9);
+	insn_mark(9);
 	for (int r = 0; r < ROUNDS; r++)
 		for (int kk = 0; kk < 2; kk++) {
 			int k = r & 1 ? 1 - kk : kk;
 
-			mark(1 + 2 * k);
+			insn_mark(1 + 2 * k);
 			mmap_loop(fd, flags[k], n);
-			mark(2 + 2 * k);
+			insn_mark(2 + 2 * k);
 		}
 	for (int r = 0; r < ROUNDS; r++)
 		for (int kk = 0; kk < 2; kk++) {
 			if ((r & 1) == kk) {
-				mark(5);
+				insn_mark(5);
 				overwrite_loop(fd, n);
-				mark(6);
+				insn_mark(6);
 				continue;
 			}
 			p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, flags[1], fd, 0);
 			if (p == MAP_FAILED)
 				die("mmap(MAP_DIRECT)");
-			mark(7);
+			insn_mark(7);
 			overwrite_loop(fd, n);
-			mark(8);
+			insn_mark(8);
 			munmap(p, LEN);
 		}
 	snprintf(path, sizeof(path), "%s/mapdirect-bench-faults.dat", dir);

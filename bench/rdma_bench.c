@@ -207,24 +207,6 @@ static void bench_throughput(const char *dir, const char *devdax)
 }
 
 /*
- * Markers for bench/qemu_insns.c (constants in the instruction): 10 starts
- * the RDMA figures; each has an odd number at its start, the next at its
- * end.
- */
-static void mark(int id)
-{
-	switch (id) {
-	case 10: INSN_MARK(10); break;
-	case 21: INSN_MARK(21); break;	/* WRITE into MAP_DIRECT */
-	case 22: INSN_MARK(22); break;
-	case 23: INSN_MARK(23); break;	/* WRITE into DRAM, copy, flush */
-	case 24: INSN_MARK(24); break;
-	case 25: INSN_MARK(25); break;	/* WRITE into device-dax */
-	case 26: INSN_MARK(26); break;
-	}
-}
-
-/*
  * For bench/insns.sh: rounds of 1 MiB RDMA WRITEs over REGION into each
  * target, each going first in turn, between markers.  Waiting for a
  * completion sleeps (rdma_get_send_comp()), so an idle vCPU counts
@@ -235,19 +217,19 @@ static void count_insns(const char *dir, const char *devdax)
 	struct targets t;
 
 	targets_setup(&t, dir, devdax);
-	mark(10);
+	insn_mark(10);
 	for (int r = 0; r < 3; r++)
 		for (int k = 0; k < 3; k++) {
 			int w = (r + k) % 3;
 
-			mark(21 + 2 * w);
+			insn_mark(21 + 2 * w);
 			if (w == 0)
 				run(IBV_WR_RDMA_WRITE, MAXMSG, t.fmap, t.fmr->rkey, NULL);
 			else if (w == 1)
 				run(IBV_WR_RDMA_WRITE, MAXMSG, t.dram, t.dmr->rkey, t.smap);
 			else
 				run(IBV_WR_RDMA_WRITE, MAXMSG, t.dmap, t.xmr->rkey, NULL);
-			mark(22 + 2 * w);
+			insn_mark(22 + 2 * w);
 		}
 	if (memcmp(t.smap + REGION - MAXMSG, cbuf, MAXMSG))
 		die("the data is not in the file");
