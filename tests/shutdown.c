@@ -53,10 +53,38 @@ static int load_faults(volatile char *p)
 	return 0;
 }
 
-static void run(const char *dir, const char *dev, const char *opts)
+/* XFS_IOC_GOINGDOWN / EXT4_IOC_SHUTDOWN, without flushing the log. */
+static int shut_down_ioctl(int fd, const char *dev)
+{
+	uint32_t how = NOLOGFLUSH;
+
+	(void)dev;
+	return ioctl(fd, GOINGDOWN, &how);
+}
+
+/*
+ * An ext4 error with errors=remount-ro (what a corrupt block found by the
+ * kernel does), injected through ext4's trigger_fs_error attribute.
+ */
+static int ext4_error(int fd, const char *dev)
+{
+	const char *name = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
+	char attr[256];
+	FILE *f;
+
+	(void)fd;
+	snprintf(attr, sizeof(attr), "/sys/fs/ext4/%s/trigger_fs_error", name);
+	f = fopen(attr, "w");
+	if (!f)
+		return -1;
+	fputs("mapdirect test: injected error\n", f);
+	return fclose(f);
+}
+
+static void run(const char *dir, const char *dev, const char *opts,
+		int (*shut_down)(int fd, const char *dev), const char *how)
 {
 	char path[4096], cmd[8400];
-	uint32_t how = NOLOGFLUSH;
 	double t0;
 	char *map;
 	void *p;
@@ -73,10 +101,10 @@ static void run(const char *dir, const char *dev, const char *opts)
 	CHECK_SYS(fd2);
 
 	t0 = now();
-	CHECK(ioctl(fd, GOINGDOWN, &how) == 0, "shut down %s: %s", dir, strerror(errno));
+	CHECK(shut_down(fd, dev) == 0, "shut down %s (%s): %s", dir, how, strerror(errno));
 	while (!sigio && now() < t0 + 5)
 		usleep(1000);
-	CHECK(sigio, "the holder was not notified of the shutdown within 5 s");
+	CHECK(sigio, "the holder was not notified of the shutdown (%s) within 5 s", how);
 	p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd2, 0);
 	CHECK(p == MAP_FAILED, "MAP_DIRECT after the shutdown succeeded");
 	CHECK(errno == EIO, "MAP_DIRECT after the shutdown failed with %s, expected EIO",
@@ -85,13 +113,15 @@ static void run(const char *dir, const char *dev, const char *opts)
 		usleep(20000);
 	CHECK(load_faults(map), "the mapping still works 10 s after the shutdown "
 	      "(lease-break-time 1 s): not revoked");
-	printf("shutdown: holder notified, revoked after %.2f s; MAP_DIRECT refused (EIO)\n",
-	       now() - t0);
+	printf("shutdown (%s): holder notified, revoked after %.2f s; MAP_DIRECT refused (EIO)\n",
+	       how, now() - t0);
 	CHECK_SYS(munmap(map, LEN));
 	close(fd);
 	close(fd2);
 
-	snprintf(cmd, sizeof(cmd), "umount %s && mount -o %s %s %s && rm -f %s", dir,
+	/* e2fsck clears the error an ext4 error recorded (exit 1: fixed). */
+	snprintf(cmd, sizeof(cmd), "umount %s && { [ %d = 0 ] || e2fsck -fy %s >/dev/null 2>&1; [ $? -lt 4 ]; } && "
+		 "mount -o %s %s %s && rm -f %s", dir, shut_down == ext4_error, dev,
 		 opts, dev, dir, path);
 	CHECK(system(cmd) == 0, "remounting %s after the shutdown failed: %s", dir, cmd);
 }
@@ -102,7 +132,20 @@ FIXTURE_VARIANT_ADD(shutdown, ext4) { .at = MAPDIRECT_ON_EXT4 };
 
 TEST_F_TIMEOUT(shutdown, revokes, MAPDIRECT_TIMEOUT)
 {
-	run(self->dir, self->dev, variant->at.opts);
+	run(self->dir, self->dev, variant->at.opts, shut_down_ioctl, "ioctl");
+}
+
+/* ext4 shuts itself down on an error with errors=remount-ro: the same. */
+MAPDIRECT_FIXTURE(ext4_error)
+FIXTURE_VARIANT_ADD(ext4_error, ext4) { .at = MAPDIRECT_ON_EXT4 };
+
+TEST_F_TIMEOUT(ext4_error, revokes, MAPDIRECT_TIMEOUT)
+{
+	char cmd[8400];
+
+	snprintf(cmd, sizeof(cmd), "mount -o remount,errors=remount-ro %s", self->dir);
+	CHECK(system(cmd) == 0, "%s failed", cmd);
+	run(self->dir, self->dev, variant->at.opts, ext4_error, "ext4 error, errors=remount-ro");
 }
 
 TEST_HARNESS_MAIN
