@@ -2,13 +2,16 @@
 /*
  * powercut: data stored through a MAP_DIRECT mapping and made durable with
  * cache-line flushes only survives a power cut, and the file's size and
- * extents do not change.
+ * extents do not change, although the file was never fsynced: its creation,
+ * size and extents are only in the file system's log in memory until
+ * MAP_DIRECT itself makes them durable.
  *
- *   powercut write DIR EXPECT   create DIR/powercut.dat, record its size and
- *                               extents in EXPECT, store a pattern through
- *                               MAP_DIRECT + clflush/sfence (no msync/fsync)
- *                               and print POWERCUT-READY; the caller then
- *                               kills the VM
+ *   powercut write DIR EXPECT   create DIR/powercut.dat (fallocate, zeros
+ *                               written over it, no fsync, no sync), record
+ *                               its size and extents in EXPECT, store a
+ *                               pattern through MAP_DIRECT + clflush/sfence
+ *                               (no msync/fsync) and print POWERCUT-READY;
+ *                               the caller then kills the VM
  *   powercut check DIR EXPECT   after the reboot: pattern, size and extents
  *                               are as recorded
  */
@@ -70,7 +73,9 @@ int main(int argc, char **argv)
 	CHECK(argc == 4 && (!strcmp(argv[1], "write") || !strcmp(argv[1], "check")),
 	      "usage: powercut write|check DIR EXPECT");
 	if (!strcmp(argv[1], "write")) {
-		fd = dax_make_file(argv[2], "powercut.dat", LEN, path, sizeof(path));
+		/* Never synced, before or after the mapping. */
+		fd = dax_make_file_nosync(argv[2], "powercut.dat", LEN, path,
+					  sizeof(path));
 		f = fopen(argv[3], "w");
 		CHECK(f, "%s: %s", argv[3], strerror(errno));
 		describe(fd, f);

@@ -12,4 +12,14 @@
 int dax_make_file(const char *dir, const char *name, size_t len, char *path,
 		  size_t pathlen);
 
+/*
+ * The same without any fsync or sync: create dir/name (replacing it),
+ * fallocate len bytes, write zeros over them.  The blocks are allocated and
+ * written, but their metadata (the file itself, its size, its extents) is
+ * only in the file system's in-memory log until something forces it: what
+ * the durability tests need.
+ */
+int dax_make_file_nosync(const char *dir, const char *name, size_t len,
+			 char *path, size_t pathlen);
+
 #endif
