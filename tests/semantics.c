@@ -26,6 +26,13 @@
  *                                 file MAP_DIRECT; a memory failure in the
  *                                 first revokes that lease only: the second
  *                                 stays active, unnotified and working.
+ *   poison_last_reference         a memory failure, racing a pending
+ *                                 break, holds the lease's last reference
+ *                                 once the holder unmaps (the kernel's test
+ *                                 delay mapdirect.test_mf_put_delay_ms):
+ *                                 the lease is listed released until the
+ *                                 memory failure returns, then freed; no
+ *                                 deadlock, no lockdep report.
  *   exchange_range_dry_run (XFS)  XFS_IOC_EXCHANGE_RANGE with
  *                                 XFS_EXCHANGE_RANGE_DRY_RUN on a leased
  *                                 file only checks: no SIGIO, the mapping
@@ -187,6 +194,7 @@ static void child_start(void)
 struct lease_info {
 	char state[16];
 	int poisoned;
+	int users;		/* VMAs and in-kernel users of the lease */
 };
 
 static int lease_of(const struct stat *st, pid_t pid, struct lease_info *li)
@@ -218,6 +226,9 @@ static int lease_of(const struct stat *st, pid_t pid, struct lease_info *li)
 		if (!n++) {
 			snprintf(li->state, sizeof(li->state), "%s", state);
 			li->poisoned = !!strstr(line, " reason=memory-failure");
+			li->users = -1;
+			if (strstr(line, " users="))
+				sscanf(strstr(line, " users="), " users=%d", &li->users);
 		}
 	}
 	fclose(f);
@@ -651,6 +662,165 @@ static void poison_run(const char *dir)
 	close(fd);
 }
 
+/*
+ * E. A memory failure that drops a lease's last reference frees it.  The
+ * holder lets go while the memory failure, racing a pending break, still
+ * holds its reference (the kernel's test delay holds it there): freeing
+ * the lease takes mapdirect_leases_lock, which a memory failure holding it
+ * would deadlock on.
+ */
+/* lease_of(), from a child, given @secs: a reader stuck on a lock returns -1. */
+static int lease_of_within(const struct stat *st, pid_t pid, struct lease_info *li,
+			   double secs)
+{
+	struct { int n; struct lease_info li; } r;
+	int res[2];
+	pid_t c;
+
+	CHECK_SYS(pipe(res));
+	c = fork();
+	CHECK_SYS(c);
+	if (!c) {
+		child_start();
+		close(res[0]);
+		r.n = lease_of(st, pid, &r.li);
+		_exit(write(res[1], &r, sizeof(r)) != sizeof(r));
+	}
+	close(res[1]);
+	if (read_within(res[0], &r, sizeof(r), secs)) {
+		close(res[0]);
+		return -1;		/* the child stays stuck: the kernel log says why */
+	}
+	close(res[0]);
+	waitpid(c, NULL, 0);
+	*li = r.li;
+	return r.n;
+}
+
+#define MF_KNOB "/sys/module/mapdirect/parameters/test_mf_put_delay_ms"
+#define MF_DELAY_MS 1500
+
+static void mf_last_ref_run(const char *dir)
+{
+	char path[4096], kept[4200], held_state[16];
+	struct lease_info li;
+	int fd, status, n, n_held, done[2];
+	double t0, t_poisoned = 0, t_unmap, t_held, t_mf = 0;
+	pid_t breaker, poisoner, got;
+	struct stat st;
+	char *map;
+
+	CHECK(access(MF_KNOB, W_OK) == 0, MF_KNOB ": %s; this test needs the kernel's "
+	      "test delays (CONFIG_MAP_DIRECT_DEBUG=y, kernel/config)", strerror(errno));
+	set_knob(BREAK_TIME, 30);	/* the break stays pending throughout */
+	set_knob(MF_KNOB, MF_DELAY_MS);
+	signal(SIGPIPE, SIG_IGN);
+	sigio = 0;
+	signal(SIGIO, on_sigio);
+	signal(SIGBUS, on_async_sigbus);
+
+	fd = dax_make_file(dir, "semantics-mf.dat", LEN, path, sizeof(path));
+	CHECK_SYS(fstat(fd, &st));
+	map = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_DIRECT, fd, 0);
+	CHECK(map != MAP_FAILED, "mmap(MAP_DIRECT) of %s: %s", path, strerror(errno));
+	map[0] = '1';
+	check_active(&st, getpid(), "before the break");
+
+	/* A breaker: its truncate waits for the lease, up to 30 s. */
+	CHECK_SYS(pipe(done));
+	breaker = fork();
+	CHECK_SYS(breaker);
+	if (!breaker) {
+		int bfd = open(path, O_RDWR);
+
+		child_start();
+		munmap(map, MIB);	/* the lease's users: the test's VMA only */
+		close(done[0]);
+		_exit(bfd < 0 || ftruncate(bfd, MIB / 2) || write(done[1], "t", 1) != 1);
+	}
+	close(done[1]);
+	t0 = now();
+	while (now() < t0 + 5 && lease_of(&st, getpid(), &li) == 1 &&
+	       strcmp(li.state, "breaking"))
+		usleep(10000);
+	CHECK(!strcmp(li.state, "breaking"), "the lease is state=%s 5 s after a truncate "
+	      "started, expected state=breaking", li.state);
+	while (now() < t0 + 5 && !sigio)
+		usleep(1000);
+	CHECK(sigio == 1, "the holder had %d SIGIO for the break, expected 1", sigio);
+
+	/* A memory failure in the mapping, while the break is pending. */
+	poisoner = fork();
+	CHECK_SYS(poisoner);
+	if (!poisoner) {
+		child_start();
+		munmap(map, MIB);
+		poison(path, BAD);
+		_exit(0);
+	}
+	t0 = now();
+	/*
+	 * The memory failure notifies the holder (the second SIGIO, after the
+	 * break's) just before it queues the revocation and sleeps.  Nothing
+	 * here reads PROC until the munmap: a memory failure that held
+	 * mapdirect_leases_lock would keep the reader out.
+	 */
+	while (now() < t0 + 5 && sigio < 2)
+		usleep(1000);
+	CHECK(sigio >= 2, "5 s after the poisoning started, the holder had %d SIGIO, "
+	      "expected 2 (the break's, the memory failure's)", sigio);
+	t_poisoned = now();
+	usleep(100000);			/* it is in its test delay now */
+
+	/* Let go while the memory failure holds its reference ... */
+	CHECK_SYS(munmap(map, MIB));
+	t_unmap = now();
+	usleep(200000);
+	got = waitpid(poisoner, &status, WNOHANG);
+	CHECK(got == 0, "the memory failure returned within %.2f s, before the test delay "
+	      "of %d ms ended: is " MF_KNOB " in effect?", now() - t_poisoned, MF_DELAY_MS);
+	n_held = lease_of_within(&st, getpid(), &li, 5);
+	t_held = now() - t_unmap;
+	CHECK(n_held != -1, "reading " PROC " blocked for 5 s after the holder's munmap: "
+	      "the memory failure holds mapdirect_leases_lock (deadlocked freeing the lease? "
+	      "see the kernel log)");
+	CHECK(n_held == 1 && li.users == 0,
+	      PROC " lists %d leases of this process %.2f s after its munmap (state=%s "
+	      "users=%d); expected one with no users left, kept only by the memory "
+	      "failure's reference", n_held, t_held, n_held ? li.state : "none", li.users);
+	snprintf(held_state, sizeof(held_state), "%s", li.state);
+
+	/* ... so that it drops the last one. */
+	while (now() < t_poisoned + MF_DELAY_MS / 1000.0 + 10) {
+		got = waitpid(poisoner, &status, WNOHANG);
+		if (got) {
+			t_mf = now();
+			break;
+		}
+		usleep(10000);
+	}
+	if (!got)
+		kill(poisoner, SIGKILL);
+	CHECK(got == poisoner, "the memory failure has not returned %d s after its test "
+	      "delay ended: it deadlocked freeing the lease (see the kernel log)", 10);
+	CHECK(WIFEXITED(status) && !WEXITSTATUS(status), "the poisoning child failed "
+	      "(status %#x)", status);
+	snprintf(kept, sizeof(kept), "%s.%d.poisoned", path, getpid());
+	CHECK_SYS(rename(path, kept));	/* its block stays out of later tests' way */
+	n = lease_of(&st, getpid(), &li);
+	CHECK(n == 0, PROC " still lists the lease (state=%s) after the memory failure "
+	      "dropped the last reference: it was not freed", li.state);
+	CHECK(byte_within(done[0], 10) == 't', "the truncate did not finish within 10 s of "
+	      "the memory failure (the holder had let go)");
+	CHECK(waitpid(breaker, &status, 0) == breaker && WIFEXITED(status) &&
+	      !WEXITSTATUS(status), "the truncating child failed (status %#x)", status);
+	printf("the lease outlived the holder's munmap by the memory failure's reference "
+	       "(listed, state=%s users=0, after %.2f s), and was freed when the memory failure "
+	       "returned, %.2f s after the munmap\n", held_state, t_held, t_mf - t_unmap);
+	close(done[0]);
+	close(fd);
+}
+
 /* ------------------------------------------------------------------------ */
 /* C. An exchange-range dry run moves no block: it breaks no lease (XFS).   */
 
@@ -791,6 +961,11 @@ TEST_F_TIMEOUT(semantics, getlease_ignores_map_direct, MAPDIRECT_TIMEOUT)
 TEST_F_TIMEOUT(semantics, poison_other_range, MAPDIRECT_TIMEOUT)
 {
 	poison_run(self->dir);
+}
+
+TEST_F_TIMEOUT(semantics, poison_last_reference, MAPDIRECT_TIMEOUT)
+{
+	mf_last_ref_run(self->dir);
 }
 
 /*
