@@ -129,6 +129,10 @@ append+=" mapdirect_interactive=$interactive MAPDIRECT_KEEP=${MAPDIRECT_KEEP:-0}
 append+="$profile_append ${MAPDIRECT_VM_APPEND:-}"
 
 : >"$LOG"
+# QEMU's own messages (an emulated IOMMU reports each DMA fault the tests
+# provoke) go to a file, not between the test results; shown on failure.
+QLOG=$VMDIR/qemu.log
+: >"$QLOG"
 # shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "${MAPDIRECT_VM_SMP:-2}"
 	-machine "$machine" "${profile_args[@]}"
@@ -154,7 +158,7 @@ elif [ -n "${MAPDIRECT_VM_KILL_ON:-}" ]; then
 	# Power cut: once the guest prints the marker, kill QEMU outright (no
 	# sync, no unmount).  The NVDIMM images keep what the guest stored.
 	cut=0
-	coproc QEMU { "${guarded[@]}" "${qemu[@]}" -serial stdio </dev/null; }
+	coproc QEMU { "${guarded[@]}" "${qemu[@]}" -serial stdio </dev/null 2>>"$QLOG"; }
 	qpid=$QEMU_PID qout=${QEMU[0]} # bash unsets both when the coproc ends
 	while IFS= read -r line <&"$qout"; do
 		printf '%s\n' "$line"
@@ -167,7 +171,7 @@ elif [ -n "${MAPDIRECT_VM_KILL_ON:-}" ]; then
 	qrc=$?
 else
 	# In the background, so that the trap runs while we wait.
-	"${guarded[@]}" "${qemu[@]}" -serial stdio </dev/null &
+	"${guarded[@]}" "${qemu[@]}" -serial stdio </dev/null 2>>"$QLOG" &
 	qpid=$!
 	wait "$qpid"
 	qrc=$?
@@ -204,6 +208,10 @@ if [ -n "$problem" ]; then
 		fi
 		echo "vm: last lines of ${LOG#"$REPO"/}:"
 		tail -n 20 "$LOG" | sed 's/^/  | /'
+		if [ -s "$QLOG" ]; then
+			echo "vm: QEMU said (${QLOG#"$REPO"/}):"
+			tail -n 10 "$QLOG" | sed 's/^/  | /'
+		fi
 	} >&2
 	[ -n "$status" ] && [ "$status" -ne 0 ] && exit "$status"
 	exit 1
