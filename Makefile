@@ -131,10 +131,10 @@ check-iommu: kernel tests
 
 STRESS_SECONDS ?= 180
 STRESS_CMD = MAPDIRECT_VM_PROFILE=$(MAPDIRECT_VM_PROFILE) STRESS_SECONDS=$(STRESS_SECONDS) \
-	build/tests/stress $$MAPDIRECT_XFS $$MAPDIRECT_EXT4
+	build/tests/stress $$MAPDIRECT_XFS $$MAPDIRECT_EXT4 $$MAPDIRECT_DEVDAX
 
 stress: kernel tests
-	@echo "==> booting the VM for $(STRESS_SECONDS) s of stress on XFS and ext4"
+	@echo "==> booting the VM for $(STRESS_SECONDS) s of stress on XFS, ext4 and device-dax"
 	@MAPDIRECT_VM_TIMEOUT=$$(( $(STRESS_SECONDS) + 600 )) vm/run.sh '$(STRESS_CMD)'
 
 kernel-modular: deps
@@ -148,7 +148,7 @@ kernel-kasan: deps
 	@MAPDIRECT_KERNEL_FLAVOUR=kasan kernel/scripts/build.sh
 
 stress-kasan: kernel-kasan tests
-	@echo "==> booting the KASAN kernel for $(STRESS_SECONDS) s of stress on XFS and ext4"
+	@echo "==> booting the KASAN kernel for $(STRESS_SECONDS) s of stress on XFS, ext4 and device-dax"
 	@# KASAN under TCG is slow enough to trip the 20 s soft-lockup watchdog
 	@# while booting (ACPI init); 60 s makes it 120 s, still caught.
 	@MAPDIRECT_KERNEL=build/obj-kasan/arch/x86/boot/bzImage MAPDIRECT_VM_MEM=3G \

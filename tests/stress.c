@@ -24,16 +24,27 @@
  *    and has it DMA into its IOVAs (a revoked one is an IOMMU fault);
  *  - after every truncate a canary file is written with a pattern: it
  *    likely takes the blocks just freed.  Every canary is checked at the
- *    end: a store or DMA that reached freed blocks would show there.
+ *    end: a store or DMA that reached freed blocks would show there;
+ *  - then crashes: the workers and a breaker start again, and a few
+ *    seconds in, the file system is shut down without flushing its log
+ *    (XFS_IOC_GOINGDOWN / EXT4_IOC_SHUTDOWN, NOLOGFLUSH) under them; they
+ *    are killed, the file system is unmounted, mounted (log recovery),
+ *    unmounted and checked (xfs_repair -n, e2fsck -fn), and mounted again.
+ *    One crash per started 15 minutes of STRESS_SECONDS.
+ *
+ * A device-dax DEV (a character device, /dev/dax0.0) gets mappers and
+ * registrars, killed and restarted the same way, and no breaker (its
+ * block map never changes; unbinding it is pmem_unbind's test).
  *
  * Invariants checked: every breaker finishes within lease-break-time plus
  * 10 s; every canary keeps its pattern; no lease is left on any file at the
- * end; no process ends other than by exit or our SIGKILL (a SIGBUS on a
+ * end; after each crash the killed workers go within 30 s, the file system
+ * unmounts (no lease or registration keeps a file of it) and checks clean; no process ends other than by exit or our SIGKILL (a SIGBUS on a
  * revoked mapping is caught and counted).  The kernel side (lockdep,
  * KASAN, kmemleak if the kernel has it, WARN, hung tasks) is judged by
  * vm/run.sh from the console log.
  *
- * usage: stress DIR...
+ * usage: stress DIR|DEV...
  */
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -69,12 +80,18 @@
 #define MAX_CANARIES 48
 #define BREAK_BOUND 11.0	/* lease-break-time (1 s) + 10 s */
 #define XFS_MAGIC 0x58465342
+#define GOINGDOWN _IOR('X', 125, uint32_t)	/* XFS and ext4 alike */
+#define NOLOGFLUSH 2				/* ..._GOING_FLAGS_NOLOGFLUSH */
+#define CRASH_AFTER 3.0		/* s of work before the shutdown */
+#define CRASH_SECS 30.0		/* a crash's workers stop by themselves then */
 #define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		IBV_ACCESS_REMOTE_READ)
 
 static double deadline, run_secs;
 static int iommu;		/* IOMMU workers too (the iommu VM) */
 static int edu_here;		/* and one of them drives edu, on this dir */
+static int devdax;		/* the workers map a device-dax device */
+static int quiet;		/* children say nothing: a crash's errors are expected */
 static sigjmp_buf bus_jmp;
 static volatile sig_atomic_t in_store;
 
@@ -145,7 +162,9 @@ static void mapper(const char *path, int id)
 			CHECK(waitpid(pid, NULL, 0) == pid, "waitpid");
 			break;
 		}
-		case 1:				/* split */
+		case 1:				/* split (device-dax: 2 MiB only) */
+			if (devdax)
+				break;
 			CHECK_SYS(munmap(m + 4096, 4096));
 			CHECK_SYS(mprotect(m + 8192, 4096, PROT_READ));
 			break;
@@ -513,13 +532,30 @@ static void breaker(const char *dir, const char *path, int xfs)
 	exit(0);
 }
 
+/* In a child: with @quiet, its output goes nowhere. */
+static void be_quiet(void)
+{
+	int null;
+
+	if (!quiet)
+		return;
+	null = open("/dev/null", O_WRONLY);
+	if (null >= 0) {
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+}
+
 static pid_t spawn(void (*fn)(const char *, int), const char *path, int id)
 {
 	pid_t pid = fork();
 
 	CHECK_SYS(pid);
-	if (!pid)
+	if (!pid) {
+		be_quiet();
 		fn(path, id);
+	}
 	return pid;
 }
 
@@ -545,6 +581,92 @@ static pid_t start_worker(const char *path, int i)
 	if (i < MAPPERS + REGISTRARS)
 		return spawn(registrar, path, i - MAPPERS);
 	return spawn(iommu_worker, path, i - MAPPERS - REGISTRARS);
+}
+
+/* Reap @pid within @secs (it was SIGKILLed): 0, or -1 if it is still there. */
+static int reap_within(pid_t pid, double secs)
+{
+	double end = now() + secs;
+
+	while (now() < end) {
+		pid_t got = waitpid(pid, NULL, WNOHANG);
+
+		if (got == pid || (got < 0 && errno == ECHILD))
+			return 0;
+		usleep(20000);
+	}
+	return -1;
+}
+
+static void sh(const char *what, const char *cmd)
+{
+	int rc = system(cmd);
+
+	CHECK(rc == 0, "%s failed (exit %d): %s", what, WIFEXITED(rc) ? WEXITSTATUS(rc) : rc,
+	      cmd);
+}
+
+/*
+ * A crash under load: workers and a breaker on a fresh file, the file
+ * system shut down without flushing its log under them, everything
+ * killed, then unmount, mount (log recovery), unmount, check, mount.
+ */
+static void crash_dir(const char *dir, const char *path, int xfs, int n)
+{
+	int nworkers = MAPPERS + REGISTRARS + (iommu ? IOMMU_WORKERS : 0);
+	pid_t workers[MAPPERS + REGISTRARS + IOMMU_WORKERS + 1];
+	const char *dev = need_env(xfs ? "MAPDIRECT_XFS_DEV" : "MAPDIRECT_EXT4_DEV");
+	const char *opts = xfs ? "dax=always" : "dax";
+	uint32_t how = NOLOGFLUSH;
+	char cmd[9000];
+	double t0;
+	int fd, i;
+
+	CHECK(!strcmp(dir, need_env(xfs ? "MAPDIRECT_XFS" : "MAPDIRECT_EXT4")),
+	      "crash: %s is not the VM's %s mount (%s): which device to check?", dir,
+	      xfs ? "XFS" : "ext4", need_env(xfs ? "MAPDIRECT_XFS" : "MAPDIRECT_EXT4"));
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0, "create %s: %s", path, strerror(errno));
+	refill(fd);
+	CHECK_SYS(fsync(fd));
+	deadline = now() + CRASH_SECS;
+	quiet = 1;
+	for (i = 0; i < nworkers; i++)
+		workers[i] = start_worker(path, i);
+	workers[i] = fork();
+	CHECK_SYS(workers[i]);
+	if (!workers[i]) {
+		be_quiet();
+		breaker(dir, path, xfs);
+	}
+	quiet = 0;
+	usleep((useconds_t)(CRASH_AFTER * 1e6));
+	t0 = now();
+	CHECK(ioctl(fd, GOINGDOWN, &how) == 0, "crash %d: shutting %s down: %s", n, dir,
+	      strerror(errno));
+	usleep(1000000);		/* the workers meet the shutdown */
+	for (i = 0; i <= nworkers; i++)
+		kill(workers[i], SIGKILL);
+	for (i = 0; i <= nworkers; i++)
+		CHECK(!reap_within(workers[i], 30), "crash %d: a worker (pid %d) on %s did "
+		      "not end within 30 s of SIGKILL after the shutdown: stuck in the "
+		      "kernel (see the kernel log)", n, workers[i], dir);
+	close(fd);
+	/* Umount fails while a lease or a registration keeps a file open. */
+	snprintf(cmd, sizeof(cmd), "for i in 1 2 3 4 5 6 7 8 9 10; do umount %s 2>/dev/null "
+		 "&& exit 0; sleep 1; done; umount %s", dir, dir);
+	sh("unmounting after the shutdown (a lease or registration left?)", cmd);
+	snprintf(cmd, sizeof(cmd), "mount -o %s %s %s && umount %s", opts, dev, dir, dir);
+	sh("log recovery (mount and unmount)", cmd);
+	snprintf(cmd, sizeof(cmd), xfs ? "xfs_repair -n %s >/dev/null 2>&1" :
+		 "e2fsck -fn %s >/dev/null 2>&1", dev);
+	sh(xfs ? "xfs_repair -n after the crash (run it for the report)" :
+	   "e2fsck -fn after the crash (run it for the report)", cmd);
+	snprintf(cmd, sizeof(cmd), "mount -o %s %s %s && cd %s && rm -f stress.dat "
+		 "stress.canary.* stress.swap stress.clonesrc", opts, dev, dir, dir);
+	sh("mounting again", cmd);
+	printf("%s: crash %d: shut down under %d workers and a breaker, recovered and "
+	       "checked clean in %.1f s\n", dir, n, nworkers, now() - t0);
 }
 
 static void run_dir(const char *dir, int xfs)
@@ -593,6 +715,40 @@ static void run_dir(const char *dir, int xfs)
 	close(fd);
 	unlink(path);
 	printf("%s: %d workers killed and restarted\n", dir, kills);
+	for (int n = 1; n <= 1 + (int)(run_secs / 900); n++)
+		crash_dir(dir, path, xfs, n);
+}
+
+/* Device-dax: mappers and registrars, killed and restarted; no breaker. */
+static void run_devdax(const char *dev)
+{
+	pid_t workers[MAPPERS + REGISTRARS];
+	int nworkers = MAPPERS + REGISTRARS, status, kills = 0;
+
+	devdax = 1;
+	for (int i = 0; i < nworkers; i++)
+		workers[i] = start_worker(dev, i);
+	while (now() < deadline - 2) {
+		int i = rand() % nworkers;
+
+		usleep(500000 + rand() % 1500000);
+		if (rand() % 3)
+			continue;
+		kill(workers[i], SIGKILL);
+		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
+		CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+		      (WIFEXITED(status) && !WEXITSTATUS(status)),
+		      "device-dax worker %d ended with status %#x", i, status);
+		kills++;
+		workers[i] = start_worker(dev, i);
+	}
+	for (int i = 0; i < nworkers; i++) {
+		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
+		CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+		      "device-dax worker %d ended with status %#x (3: SIGBUS outside a "
+		      "store)", i, status);
+	}
+	printf("%s: %d workers killed and restarted\n", dev, kills);
 }
 
 int main(int argc, char **argv)
@@ -603,7 +759,7 @@ int main(int argc, char **argv)
 	int status, left;
 	FILE *f;
 
-	CHECK(argc >= 2 && argc <= 9, "usage: stress DIR...");
+	CHECK(argc >= 2 && argc <= 9, "usage: stress DIR|DEV...");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	per_dir = secs ? atof(secs) : 180;
 	CHECK(per_dir >= 5, "STRESS_SECONDS must be at least 5");
@@ -612,19 +768,25 @@ int main(int argc, char **argv)
 		!strcmp(getenv("MAPDIRECT_VM_PROFILE"), "iommu");
 	set_knob("/proc/sys/fs/lease-break-time", 1);	/* restored at exit */
 	deadline = now() + per_dir;
-	printf("stress: %.0f s on %d file system(s), lease-break-time 1 s%s\n", per_dir,
-	       argc - 1, iommu ? ", with IOMMU workers (edu on the first)" : "");
+	printf("stress: %.0f s on %d file system(s) or device(s), lease-break-time 1 s%s\n",
+	       per_dir, argc - 1, iommu ? ", with IOMMU workers (edu on the first)" : "");
 	/* The file systems run side by side, each in its own process group. */
 	for (int i = 1; i < argc; i++) {
 		struct statfs sfs;
+		struct stat st;
 
-		CHECK(statfs(argv[i], &sfs) == 0, "statfs %s: %s", argv[i], strerror(errno));
+		CHECK(stat(argv[i], &st) == 0, "stat %s: %s", argv[i], strerror(errno));
+		CHECK(S_ISCHR(st.st_mode) || statfs(argv[i], &sfs) == 0, "statfs %s: %s",
+		      argv[i], strerror(errno));
 		pids[i - 1] = fork();
 		CHECK_SYS(pids[i - 1]);
 		if (!pids[i - 1]) {
 			srand(getpid());
 			edu_here = iommu && i == 1;
-			run_dir(argv[i], sfs.f_type == XFS_MAGIC);
+			if (S_ISCHR(st.st_mode))
+				run_devdax(argv[i]);
+			else
+				run_dir(argv[i], sfs.f_type == XFS_MAGIC);
 			exit(0);
 		}
 	}
