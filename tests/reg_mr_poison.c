@@ -37,9 +37,6 @@
 #include "lib/sys.h"
 #include <mapdirect.h>
 
-#ifndef MADV_HWPOISON
-#define MADV_HWPOISON 100
-#endif
 #define LEN (2u << 20)
 #define BAD (1u << 20)		/* offset of the poisoned page */
 #define BREAK_TIME "/proc/sys/fs/lease-break-time"
@@ -59,44 +56,6 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	(void)sig;
 	(void)uc;
 	sigbus_code = si->si_code;
-}
-
-static void child_sigbus(int sig)
-{
-	(void)sig;
-	_exit(0);		/* the poisoner is told too: expected */
-}
-
-/* In a child: poison the page at @off through a plain shared mapping. */
-static void poison(const char *path, off_t off)
-{
-	int status;
-	pid_t pid = fork();
-
-	CHECK_SYS(pid);
-	if (!pid) {
-		int fd = open(path, O_RDWR);
-		volatile char *m;
-
-		signal(SIGBUS, child_sigbus);
-		if (fd < 0)
-			_exit(3);
-		m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, off);
-		if (m == MAP_FAILED)
-			_exit(4);
-		(void)m[0];
-		if (madvise((void *)m, 4096, MADV_HWPOISON)) {
-			fprintf(stderr, "madvise(MADV_HWPOISON): %s (needs CAP_SYS_ADMIN "
-				"and CONFIG_MEMORY_FAILURE)\n", strerror(errno));
-			_exit(5);
-		}
-		_exit(0);
-	}
-	alarm(60);
-	CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
-	alarm(0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "the poisoning child failed (status %#x)", status);
 }
 
 static void run(const char *dir)
@@ -137,7 +96,7 @@ static void run(const char *dir)
 
 	mark = kmsg_mark();
 	t0 = now();
-	poison(path, BAD);
+	dax_poison_page(path, BAD);
 	while ((!sigio || lease_listed(st.st_ino)) && now() < t0 + 5)
 		usleep(10000);
 	took = now() - t0;

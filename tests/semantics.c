@@ -63,10 +63,6 @@
 #include "lib/sys.h"
 #include <mapdirect.h>
 
-#ifndef MADV_HWPOISON
-#define MADV_HWPOISON 100
-#endif
-
 /*
  * XFS_IOC_EXCHANGE_RANGE, as in fs/xfs/libxfs/xfs_fs.h of Linux 6.12
  * (xfsprogs 6.1, Debian 12's, installs no header with it): ioctl on file2,
@@ -489,43 +485,6 @@ static void getlease_run(const char *dir)
 /* ------------------------------------------------------------------------ */
 /* D. A memory failure revokes the leases that reach the page, only those.  */
 
-static void child_sigbus_exit(int sig)
-{
-	(void)sig;
-	_exit(0);		/* the poisoner is told too: expected */
-}
-
-/* In a child: poison the page at @off through a plain shared mapping. */
-static void poison(const char *path, off_t off)
-{
-	int status;
-	pid_t pid = fork();
-
-	CHECK_SYS(pid);
-	if (!pid) {
-		int fd = open(path, O_RDWR);
-		volatile char *m;
-
-		child_start();
-		signal(SIGBUS, child_sigbus_exit);
-		if (fd < 0)
-			_exit(3);
-		m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, off);
-		if (m == MAP_FAILED)
-			_exit(4);
-		(void)m[0];
-		if (madvise((void *)m, 4096, MADV_HWPOISON)) {
-			fprintf(stderr, "madvise(MADV_HWPOISON): %s (needs CAP_SYS_ADMIN "
-				"and CONFIG_MEMORY_FAILURE)\n", strerror(errno));
-			_exit(5);
-		}
-		_exit(0);
-	}
-	CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "the poisoning child failed (status %#x)", status);
-}
-
 struct range_report {
 	int sigio, sigbus;	/* signals the second MiB's holder got */
 	int load_faults, store_faults;
@@ -609,7 +568,7 @@ static void poison_run(const char *dir)
 	check_active(&st, pid, "the second MiB's lease before the memory failure");
 
 	t0 = now();
-	poison(path, BAD);
+	dax_poison_page(path, BAD);
 	/* Keep the poisoned block out of every later test's way, whatever happens. */
 	snprintf(kept, sizeof(kept), "%s.%d.poisoned", path, getpid());
 	CHECK_SYS(rename(path, kept));
@@ -755,7 +714,7 @@ static void mf_last_ref_run(const char *dir)
 	if (!poisoner) {
 		child_start();
 		munmap(map, MIB);
-		poison(path, BAD);
+		dax_poison_page(path, BAD);
 		_exit(0);
 	}
 	t0 = now();

@@ -583,6 +583,38 @@ static pid_t start_worker(const char *path, int i)
 	return spawn(iommu_worker, path, i - MAPPERS - REGISTRARS);
 }
 
+/*
+ * The killer: until the deadline, now and then SIGKILL one of the workers
+ * on @path and start a new one; then wait for them all to end by
+ * themselves.  Returns how many it killed.
+ */
+static int kill_and_reap(pid_t *workers, int nworkers, const char *path)
+{
+	int status, kills = 0;
+
+	while (now() < deadline - 2) {
+		int i = rand() % nworkers;
+
+		usleep(500000 + rand() % 1500000);
+		if (rand() % 3)
+			continue;
+		kill(workers[i], SIGKILL);
+		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
+		CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+		      (WIFEXITED(status) && !WEXITSTATUS(status)),
+		      "%s: worker %d ended with status %#x", path, i, status);
+		kills++;
+		workers[i] = start_worker(path, i);
+	}
+	for (int i = 0; i < nworkers; i++) {
+		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
+		CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+		      "%s: worker %d ended with status %#x (3: SIGBUS outside a store)",
+		      path, i, status);
+	}
+	return kills;
+}
+
 /* Reap @pid within @secs (it was SIGKILLed): 0, or -1 if it is still there. */
 static int reap_within(pid_t pid, double secs)
 {
@@ -689,26 +721,7 @@ static void run_dir(const char *dir, int xfs)
 	if (!brk)
 		breaker(dir, path, xfs);
 
-	/* The killer: now and then SIGKILL a worker and start a new one. */
-	while (now() < deadline - 2) {
-		int i = rand() % nworkers;
-
-		usleep(500000 + rand() % 1500000);
-		if (rand() % 3)
-			continue;
-		kill(workers[i], SIGKILL);
-		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
-		CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
-		      (WIFEXITED(status) && !WEXITSTATUS(status)),
-		      "worker %d ended with status %#x", i, status);
-		kills++;
-		workers[i] = start_worker(path, i);
-	}
-	for (int i = 0; i < nworkers; i++) {
-		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
-		CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
-		      "worker %d ended with status %#x (3: SIGBUS outside a store)", i, status);
-	}
+	kills = kill_and_reap(workers, nworkers, path);
 	CHECK(waitpid(brk, &status, 0) == brk, "waitpid");
 	CHECK(WIFEXITED(status) && !WEXITSTATUS(status), "the breaker failed (status %#x)",
 	      status);
@@ -723,31 +736,12 @@ static void run_dir(const char *dir, int xfs)
 static void run_devdax(const char *dev)
 {
 	pid_t workers[MAPPERS + REGISTRARS];
-	int nworkers = MAPPERS + REGISTRARS, status, kills = 0;
+	int nworkers = MAPPERS + REGISTRARS, kills;
 
 	devdax = 1;
 	for (int i = 0; i < nworkers; i++)
 		workers[i] = start_worker(dev, i);
-	while (now() < deadline - 2) {
-		int i = rand() % nworkers;
-
-		usleep(500000 + rand() % 1500000);
-		if (rand() % 3)
-			continue;
-		kill(workers[i], SIGKILL);
-		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
-		CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
-		      (WIFEXITED(status) && !WEXITSTATUS(status)),
-		      "device-dax worker %d ended with status %#x", i, status);
-		kills++;
-		workers[i] = start_worker(dev, i);
-	}
-	for (int i = 0; i < nworkers; i++) {
-		CHECK(waitpid(workers[i], &status, 0) == workers[i], "waitpid");
-		CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
-		      "device-dax worker %d ended with status %#x (3: SIGBUS outside a "
-		      "store)", i, status);
-	}
+	kills = kill_and_reap(workers, nworkers, dev);
 	printf("%s: %d workers killed and restarted\n", dev, kills);
 }
 

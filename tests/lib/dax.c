@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -48,4 +51,44 @@ int dax_make_file_nosync(const char *dir, const char *name, size_t len,
 		FAIL("write %zu bytes to %s: %s", len, path, strerror(errno));
 	free(zero);
 	return fd;
+}
+
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON 100
+#endif
+
+static void poisoner_sigbus(int sig)
+{
+	(void)sig;
+	_exit(0);		/* the poisoner is told too: expected */
+}
+
+void dax_poison_page(const char *path, off_t off)
+{
+	int status;
+	pid_t pid = fork();
+
+	CHECK_SYS(pid);
+	if (!pid) {
+		int fd = open(path, O_RDWR);
+		volatile char *m;
+
+		signal(SIGBUS, poisoner_sigbus);
+		alarm(60);
+		if (fd < 0)
+			_exit(3);
+		m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, off);
+		if (m == MAP_FAILED)
+			_exit(4);
+		(void)m[0];
+		if (madvise((void *)m, 4096, MADV_HWPOISON)) {
+			fprintf(stderr, "madvise(MADV_HWPOISON): %s (needs CAP_SYS_ADMIN "
+				"and CONFIG_MEMORY_FAILURE)\n", strerror(errno));
+			_exit(5);
+		}
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the poisoning child failed (status %#x)", status);
 }

@@ -4,6 +4,7 @@
 #define MAPDIRECT_TESTS_DAX_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Create dir/name (replacing it), allocate and zero len bytes, fsync.
@@ -21,5 +22,13 @@ int dax_make_file(const char *dir, const char *name, size_t len, char *path,
  */
 int dax_make_file_nosync(const char *dir, const char *name, size_t len,
 			 char *path, size_t pathlen);
+
+/*
+ * Poison the page at @off of @path, in a child, through a plain shared
+ * mapping (MADV_HWPOISON: memory_failure() as for a real error; needs
+ * CAP_SYS_ADMIN and CONFIG_MEMORY_FAILURE).  The child is told too (its
+ * SIGBUS is expected); fails the test if it could not poison.
+ */
+void dax_poison_page(const char *path, off_t off);
 
 #endif
